@@ -1,0 +1,61 @@
+# One entry point for building, testing and packaging the GPU policies.
+SHELL := /bin/bash
+CARGO ?= cargo
+WASM_TARGET := wasm32-wasip1
+WASM_PROFILE := wasm
+# Every policy crate present under policies/ (a folder with a Cargo.toml).
+POLICIES := $(patsubst policies/%/Cargo.toml,%,$(wildcard policies/*/Cargo.toml))
+FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*/Cargo.toml))
+# Built modules are copied here under the policy's own name.
+WASM_OUT := target/policies
+
+.PHONY: all build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean
+
+all: build
+
+## build: every policy to wasm32-wasip1 with the size-tuned `wasm` profile
+build:
+	@mkdir -p $(WASM_OUT)
+ifneq ($(strip $(POLICIES)),)
+	$(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
+	@for p in $(POLICIES); do \
+	  cp target/$(WASM_TARGET)/$(WASM_PROFILE)/$${p//-/_}.wasm $(WASM_OUT)/$$p.wasm; \
+	  echo "built $(WASM_OUT)/$$p.wasm ($$(stat -c %s $(WASM_OUT)/$$p.wasm) bytes)"; \
+	done
+else
+	@echo "no policy crates under policies/ yet"
+endif
+
+## build-fixtures: the host's own test policies under tests/fixtures
+build-fixtures:
+	@mkdir -p $(WASM_OUT)
+ifneq ($(strip $(FIXTURES)),)
+	$(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) $(addprefix -p ,$(FIXTURES))
+	@for p in $(FIXTURES); do \
+	  cp target/$(WASM_TARGET)/$(WASM_PROFILE)/$${p//-/_}.wasm $(WASM_OUT)/$$p.wasm; \
+	done
+endif
+
+## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests
+test: fmt-check lint unit-test wasm-unit-test test-wasm
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit-test:
+	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner
+
+## wasm-unit-test: the common crate's tests compiled to wasm32 and run on Node
+wasm-unit-test:
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  $(CARGO) test -p gpu-policy-core --target wasm32-unknown-unknown
+
+## test-wasm: run every policy's cases through the waPC host
+test-wasm: build build-fixtures
+	$(CARGO) test --release -p policy-runner -p wasm-integration-tests
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,289 @@
+//! A lean model of the parts of a pod spec the GPU policies read.
+//!
+//! Policies sit in the admission path of every pod, so they deserialize only
+//! what they look at (containers' resources and env, tolerations, node
+//! selection, labels) and skip the rest of the object, managedFields included.
+//! Every collection accepts `null` as empty, the way the API server does.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// Deserializes `null` (or a missing field, with `#[serde(default)]`) as the
+/// type's default.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Object metadata: only what messages and label checks need.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectMeta {
+    /// `metadata.name` (may be empty for `generateName` objects).
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `metadata.namespace`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub namespace: String,
+    /// `metadata.labels`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The pod spec fields the GPU policies read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSpec {
+    /// `containers`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub containers: Vec<Container>,
+    /// `initContainers`, restartable sidecars included.
+    #[serde(deserialize_with = "null_as_default")]
+    pub init_containers: Vec<Container>,
+    /// `ephemeralContainers` (debug containers; they cannot set resources).
+    #[serde(deserialize_with = "null_as_default")]
+    pub ephemeral_containers: Vec<Container>,
+    /// `tolerations`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub tolerations: Vec<Toleration>,
+    /// `nodeSelector`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_selector: BTreeMap<String, String>,
+    /// `affinity` (only node affinity is read).
+    #[serde(deserialize_with = "null_as_default")]
+    pub affinity: Affinity,
+    /// `runtimeClassName`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub runtime_class_name: String,
+}
+
+/// A container, init container or ephemeral container.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Container {
+    /// `name`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `resources`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resources: Resources,
+    /// `env`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub env: Vec<EnvVar>,
+    /// `restartPolicy`: `Always` on an init container makes it a sidecar.
+    #[serde(deserialize_with = "null_as_default")]
+    pub restart_policy: String,
+}
+
+/// `resources.limits` and `resources.requests`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// `limits`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub limits: BTreeMap<String, Quantity>,
+    /// `requests`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub requests: BTreeMap<String, Quantity>,
+}
+
+/// An environment variable; only whether it has a value source matters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EnvVar {
+    /// `name`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `value`, when set literally.
+    pub value: Option<String>,
+    /// Whether `valueFrom` is set (a ConfigMap, Secret or field reference).
+    #[serde(deserialize_with = "is_present")]
+    pub value_from: bool,
+}
+
+fn is_present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(Option::<IgnoredAny>::deserialize(deserializer)?.is_some())
+}
+
+/// A quantity as written in the manifest. The API server sends strings, but a
+/// hand-written request may carry a bare number; both are kept as text and
+/// parsed by [`crate::quantity`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Quantity(pub String);
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct QuantityVisitor;
+        impl Visitor<'_> for QuantityVisitor {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a quantity string or number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Quantity, E> {
+                Ok(Quantity(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+                Ok(Quantity(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(QuantityVisitor)
+    }
+}
+
+/// A pod toleration. Empty strings stand for unset fields, as in Kubernetes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Toleration {
+    /// `key`; empty with `Exists` matches every key.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub key: String,
+    /// `operator`: `Equal` (the default when empty) or `Exists`.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub operator: String,
+    /// `value`, compared by `Equal`.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub value: String,
+    /// `effect`; empty matches every effect.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub effect: String,
+    /// `tolerationSeconds` (NoExecute only); not used for matching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+/// `affinity`: only the node affinity part.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Affinity {
+    /// `nodeAffinity`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_affinity: NodeAffinity,
+}
+
+/// `nodeAffinity`: only the required part decides where a pod may run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeAffinity {
+    /// `requiredDuringSchedulingIgnoredDuringExecution`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub required_during_scheduling_ignored_during_execution: NodeSelector,
+}
+
+/// A node selector: its terms are ORed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSelector {
+    /// `nodeSelectorTerms`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_selector_terms: Vec<NodeSelectorTerm>,
+}
+
+/// One node selector term: its expressions are ANDed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSelectorTerm {
+    /// `matchExpressions` (on node labels; `matchFields` is not about labels).
+    #[serde(deserialize_with = "null_as_default")]
+    pub match_expressions: Vec<NodeSelectorRequirement>,
+}
+
+/// One `key operator values` node label requirement.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSelectorRequirement {
+    /// `key`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub key: String,
+    /// `operator`: In, NotIn, Exists, DoesNotExist, Gt, Lt.
+    #[serde(deserialize_with = "null_as_default")]
+    pub operator: String,
+    /// `values`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub values: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn nulls_read_as_empty() {
+        let spec: PodSpec = serde_json::from_str(
+            r#"{"containers": null, "tolerations": null, "nodeSelector": null,
+                "affinity": {"nodeAffinity": null}, "runtimeClassName": null}"#,
+        )
+        .unwrap();
+        assert!(spec.containers.is_empty());
+        assert!(spec.tolerations.is_empty());
+        assert!(spec.runtime_class_name.is_empty());
+    }
+
+    #[test]
+    fn quantities_accept_strings_and_numbers_but_not_booleans() {
+        let r: Resources =
+            serde_json::from_str(r#"{"limits": {"a": "1", "b": 2, "c": 0.5, "d": -1}}"#).unwrap();
+        let texts: Vec<&str> = r.limits.values().map(|q| q.0.as_str()).collect();
+        assert_eq!(texts, ["1", "2", "0.5", "-1"]);
+        assert!(serde_json::from_str::<Resources>(r#"{"limits": {"a": true}}"#).is_err());
+    }
+
+    #[test]
+    fn env_value_from_is_detected() {
+        let c: Container = serde_json::from_str(
+            r#"{"name": "c", "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {}}}, {"name": "B", "value": "x"}]}"#,
+        )
+        .unwrap();
+        assert!(c.env[0].value_from);
+        assert_eq!(c.env[1].value.as_deref(), Some("x"));
+        assert!(!c.env[1].value_from);
+    }
+
+    #[test]
+    fn toleration_serializes_without_empty_fields() {
+        let t = Toleration {
+            key: "nvidia.com/gpu".into(),
+            operator: "Exists".into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}"#
+        );
+    }
+}

@@ -1,0 +1,533 @@
+//! Finding the pod template in Pods and the seven workload kinds, with the
+//! JSON path of every piece so messages can point at it.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::pod::{Container, ObjectMeta, PodSpec, null_as_default};
+use crate::request::AdmissionRequest;
+use crate::violation::Violation;
+
+/// The kinds that carry a pod template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkloadKind {
+    /// `v1/Pod`.
+    #[default]
+    Pod,
+    /// `apps/v1/Deployment`.
+    Deployment,
+    /// `apps/v1/ReplicaSet`.
+    ReplicaSet,
+    /// `apps/v1/StatefulSet`.
+    StatefulSet,
+    /// `apps/v1/DaemonSet`.
+    DaemonSet,
+    /// `batch/v1/Job`.
+    Job,
+    /// `batch/v1/CronJob`.
+    CronJob,
+    /// `v1/ReplicationController`.
+    ReplicationController,
+}
+
+impl WorkloadKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [WorkloadKind; 8] = [
+        WorkloadKind::Pod,
+        WorkloadKind::Deployment,
+        WorkloadKind::ReplicaSet,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::DaemonSet,
+        WorkloadKind::Job,
+        WorkloadKind::CronJob,
+        WorkloadKind::ReplicationController,
+    ];
+
+    /// The kind for an API group and kind name. The group must match too:
+    /// a CRD called `Job` in another group (Volcano, Kueue) has another schema.
+    pub fn from_group_kind(group: &str, kind: &str) -> Option<Self> {
+        WorkloadKind::ALL
+            .into_iter()
+            .find(|k| k.group() == group && k.name() == kind)
+    }
+
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+            WorkloadKind::ReplicationController => "ReplicationController",
+        }
+    }
+
+    /// The kind's API group (empty for the core group).
+    pub fn group(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod | WorkloadKind::ReplicationController => "",
+            WorkloadKind::Deployment
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::DaemonSet => "apps",
+            WorkloadKind::Job | WorkloadKind::CronJob => "batch",
+        }
+    }
+
+    /// The plural resource name, as in an AdmissionRequest's `resource`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "pods",
+            WorkloadKind::Deployment => "deployments",
+            WorkloadKind::ReplicaSet => "replicasets",
+            WorkloadKind::StatefulSet => "statefulsets",
+            WorkloadKind::DaemonSet => "daemonsets",
+            WorkloadKind::Job => "jobs",
+            WorkloadKind::CronJob => "cronjobs",
+            WorkloadKind::ReplicationController => "replicationcontrollers",
+        }
+    }
+
+    /// JSON path of the pod template's metadata (where pod labels live).
+    pub fn pod_metadata_path(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "metadata",
+            WorkloadKind::CronJob => "spec.jobTemplate.spec.template.metadata",
+            _ => "spec.template.metadata",
+        }
+    }
+
+    /// JSON path of the pod spec.
+    pub fn pod_spec_path(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "spec",
+            WorkloadKind::CronJob => "spec.jobTemplate.spec.template.spec",
+            _ => "spec.template.spec",
+        }
+    }
+
+    /// JSON pointer of the pod spec, for patches (`/spec/template/spec`).
+    pub fn pod_spec_pointer(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "/spec",
+            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template/spec",
+            _ => "/spec/template/spec",
+        }
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A Pod, or the pod template of a workload, with where it sits.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    /// Which kind it came from.
+    pub kind: WorkloadKind,
+    /// The object's own metadata.
+    pub metadata: ObjectMeta,
+    /// The pod's metadata: the Pod's own, or the template's.
+    pub pod_metadata: ObjectMeta,
+    /// The pod spec.
+    pub spec: PodSpec,
+}
+
+/// Where a container is declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerKind {
+    /// An init container that runs to completion before the app containers.
+    Init,
+    /// An init container with `restartPolicy: Always`: runs beside the app.
+    Sidecar,
+    /// An app container.
+    App,
+    /// An ephemeral (debug) container.
+    Ephemeral,
+}
+
+impl ContainerKind {
+    /// The pod spec field that lists this kind.
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerKind::Init | ContainerKind::Sidecar => "initContainers",
+            ContainerKind::App => "containers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
+/// A container with its place in the pod spec.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerRef<'a> {
+    /// What kind of container it is.
+    pub kind: ContainerKind,
+    /// Its index in its list.
+    pub index: usize,
+    /// The container.
+    pub container: &'a Container,
+    spec_path: &'static str,
+}
+
+impl ContainerRef<'_> {
+    /// The container's JSON path, e.g. `spec.template.spec.initContainers[0]`.
+    pub fn path(&self) -> String {
+        format!("{}.{}[{}]", self.spec_path, self.kind.field(), self.index)
+    }
+
+    /// A path below the container, e.g. `resources.limits["nvidia.com/gpu"]`.
+    pub fn field_path(&self, below: &str) -> String {
+        format!("{}.{}", self.path(), below)
+    }
+}
+
+impl Workload {
+    /// Extracts the pod template from an admission request.
+    ///
+    /// `Ok(None)` when the policy has nothing to look at: a kind without a pod
+    /// template, or no object (DELETE). `Err` when the object cannot be read
+    /// (wrong types): a violation naming the path that is wrong.
+    pub fn from_request(request: &AdmissionRequest) -> Result<Option<Workload>, Violation> {
+        let Some(kind) = WorkloadKind::from_group_kind(&request.kind.group, &request.kind.kind)
+        else {
+            return Ok(None);
+        };
+        let Some(json) = request.object_json() else {
+            return Ok(None);
+        };
+        Workload::from_json(kind, json).map(Some)
+    }
+
+    /// Extracts the pod template from an object of a known kind.
+    pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Workload, Violation> {
+        Ok(match kind {
+            WorkloadKind::Pod => {
+                let pod: PodObject = parse_object(json)?;
+                Workload {
+                    kind,
+                    pod_metadata: pod.metadata.clone(),
+                    metadata: pod.metadata,
+                    spec: pod.spec,
+                }
+            }
+            WorkloadKind::CronJob => {
+                let cron: CronJobObject = parse_object(json)?;
+                let template = cron.spec.job_template.spec.template;
+                Workload {
+                    kind,
+                    metadata: cron.metadata,
+                    pod_metadata: template.metadata,
+                    spec: template.spec,
+                }
+            }
+            _ => {
+                let object: TemplatedObject = parse_object(json)?;
+                Workload {
+                    kind,
+                    metadata: object.metadata,
+                    pod_metadata: object.spec.template.metadata,
+                    spec: object.spec.template.spec,
+                }
+            }
+        })
+    }
+
+    /// JSON path of the pod spec, e.g. `spec.template.spec`.
+    pub fn spec_path(&self) -> &'static str {
+        self.kind.pod_spec_path()
+    }
+
+    /// Every container in pod order: init containers and sidecars, app
+    /// containers, then ephemeral containers.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'_>> {
+        let spec_path = self.spec_path();
+        let init = self
+            .spec
+            .init_containers
+            .iter()
+            .enumerate()
+            .map(move |(index, c)| {
+                let kind = if c.restart_policy == "Always" {
+                    ContainerKind::Sidecar
+                } else {
+                    ContainerKind::Init
+                };
+                ContainerRef {
+                    kind,
+                    index,
+                    container: c,
+                    spec_path,
+                }
+            });
+        let app = self
+            .spec
+            .containers
+            .iter()
+            .enumerate()
+            .map(move |(index, c)| ContainerRef {
+                kind: ContainerKind::App,
+                index,
+                container: c,
+                spec_path,
+            });
+        let ephemeral = self
+            .spec
+            .ephemeral_containers
+            .iter()
+            .enumerate()
+            .map(move |(index, c)| ContainerRef {
+                kind: ContainerKind::Ephemeral,
+                index,
+                container: c,
+                spec_path,
+            });
+        init.chain(app).chain(ephemeral)
+    }
+}
+
+/// Parses an object; on failure, says which field has the wrong shape.
+fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violation> {
+    // serde also fills structs from arrays; an object must be a mapping.
+    if !json.trim_start().starts_with('{') {
+        return Err(
+            Violation::new("object", "is not a JSON object").fix("send a valid Kubernetes object")
+        );
+    }
+    // The fast path carries no path bookkeeping; only a failure pays for a
+    // second, path-tracking parse to name the field.
+    serde_json::from_str(json).map_err(|_| {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Err(e) => Violation::new(
+                object_path(&e.path().to_string()),
+                format!("cannot be read: {}", e.inner()),
+            )
+            .fix("send a valid Kubernetes object"),
+            Ok(_) => {
+                Violation::new("object", "cannot be read").fix("send a valid Kubernetes object")
+            }
+        }
+    })
+}
+
+/// `serde_path_to_error` says `.` for the root; messages say `object`.
+fn object_path(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        "object".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PodObject {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
+    spec: PodSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PodTemplate {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
+    spec: PodSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TemplateSpec {
+    #[serde(deserialize_with = "null_as_default")]
+    template: PodTemplate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TemplatedObject {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
+    spec: TemplateSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JobTemplate {
+    #[serde(deserialize_with = "null_as_default")]
+    spec: TemplateSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CronJobSpec {
+    #[serde(deserialize_with = "null_as_default")]
+    job_template: JobTemplate,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CronJobObject {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
+    spec: CronJobSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::ValidationPayload;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    const POD_SPEC: &str = r#"{"initContainers": [{"name": "setup"}, {"name": "proxy", "restartPolicy": "Always"}],
+        "containers": [{"name": "main"}], "ephemeralContainers": [{"name": "debug"}]}"#;
+
+    fn wrap(kind: WorkloadKind) -> String {
+        let template =
+            format!(r#"{{"metadata": {{"labels": {{"tier": "pod"}}}}, "spec": {POD_SPEC}}}"#);
+        match kind {
+            WorkloadKind::Pod => {
+                format!(
+                    r#"{{"metadata": {{"name": "p", "labels": {{"tier": "pod"}}}}, "spec": {POD_SPEC}}}"#
+                )
+            }
+            WorkloadKind::CronJob => format!(
+                r#"{{"metadata": {{"name": "w"}}, "spec": {{"schedule": "* * * * *", "jobTemplate": {{"spec": {{"template": {template}}}}}}}}}"#
+            ),
+            _ => format!(
+                r#"{{"metadata": {{"name": "w"}}, "spec": {{"replicas": 2, "template": {template}}}}}"#
+            ),
+        }
+    }
+
+    #[test]
+    fn every_kind_yields_its_template_and_paths() {
+        let expected_spec_paths = [
+            (WorkloadKind::Pod, "spec"),
+            (WorkloadKind::Deployment, "spec.template.spec"),
+            (WorkloadKind::ReplicaSet, "spec.template.spec"),
+            (WorkloadKind::StatefulSet, "spec.template.spec"),
+            (WorkloadKind::DaemonSet, "spec.template.spec"),
+            (WorkloadKind::Job, "spec.template.spec"),
+            (WorkloadKind::CronJob, "spec.jobTemplate.spec.template.spec"),
+            (WorkloadKind::ReplicationController, "spec.template.spec"),
+        ];
+        for (kind, spec_path) in expected_spec_paths {
+            let w = Workload::from_json(kind, &wrap(kind)).unwrap();
+            assert_eq!(w.spec_path(), spec_path, "{kind}");
+            assert_eq!(
+                w.pod_metadata.labels.get("tier").map(String::as_str),
+                Some("pod"),
+                "{kind}"
+            );
+            let paths: Vec<(ContainerKind, String, &str)> = w
+                .containers()
+                .map(|c| (c.kind, c.path(), c.container.name.as_str()))
+                .collect();
+            assert_eq!(
+                paths,
+                vec![
+                    (
+                        ContainerKind::Init,
+                        format!("{spec_path}.initContainers[0]"),
+                        "setup"
+                    ),
+                    (
+                        ContainerKind::Sidecar,
+                        format!("{spec_path}.initContainers[1]"),
+                        "proxy"
+                    ),
+                    (
+                        ContainerKind::App,
+                        format!("{spec_path}.containers[0]"),
+                        "main"
+                    ),
+                    (
+                        ContainerKind::Ephemeral,
+                        format!("{spec_path}.ephemeralContainers[0]"),
+                        "debug"
+                    ),
+                ],
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn kinds_are_matched_with_their_group() {
+        assert_eq!(
+            WorkloadKind::from_group_kind("batch", "Job"),
+            Some(WorkloadKind::Job)
+        );
+        assert_eq!(
+            WorkloadKind::from_group_kind("batch.volcano.sh", "Job"),
+            None
+        );
+        assert_eq!(WorkloadKind::from_group_kind("", "Deployment"), None);
+        assert_eq!(
+            WorkloadKind::from_group_kind("", "Pod"),
+            Some(WorkloadKind::Pod)
+        );
+        assert_eq!(WorkloadKind::from_group_kind("", "Service"), None);
+    }
+
+    #[test]
+    fn unknown_kinds_and_deletes_have_no_workload() {
+        let svc = r#"{"request": {"kind": {"group": "", "version": "v1", "kind": "Service"}, "object": {"spec": {}}}}"#;
+        let p: ValidationPayload = serde_json::from_str(svc).unwrap();
+        assert!(Workload::from_request(&p.request).unwrap().is_none());
+        let delete = r#"{"request": {"kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "DELETE", "object": null}}"#;
+        let p: ValidationPayload = serde_json::from_str(delete).unwrap();
+        assert!(Workload::from_request(&p.request).unwrap().is_none());
+    }
+
+    #[test]
+    fn missing_or_null_parts_give_an_empty_spec() {
+        for json in [
+            r#"{}"#,
+            r#"{"spec": null}"#,
+            r#"{"spec": {"template": null}}"#,
+        ] {
+            let w = Workload::from_json(WorkloadKind::Deployment, json).unwrap();
+            assert_eq!(w.containers().count(), 0);
+        }
+        let w =
+            Workload::from_json(WorkloadKind::CronJob, r#"{"spec": {"jobTemplate": {}}}"#).unwrap();
+        assert_eq!(w.containers().count(), 0);
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err =
+            Workload::from_json(WorkloadKind::Pod, r#"{"spec": {"containers": {}}}"#).unwrap_err();
+        assert_eq!(err.path, "spec.containers");
+        assert!(err.reason.contains("invalid type: map"), "{}", err.reason);
+
+        let err = Workload::from_json(
+            WorkloadKind::Deployment,
+            r#"{"spec": {"template": {"spec": {"containers": [{"name": "a", "resources": {"limits": {"nvidia.com/gpu": true}}}]}}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.path,
+            "spec.template.spec.containers[0].resources.limits.nvidia.com/gpu"
+        );
+
+        let err = Workload::from_json(WorkloadKind::Pod, "[1, 2]").unwrap_err();
+        assert_eq!(err.path, "object");
+        assert_eq!(err.reason, "is not a JSON object");
+        let err = Workload::from_json(WorkloadKind::Pod, "{\"spec\": ").unwrap_err();
+        assert!(err.reason.contains("cannot be read"));
+    }
+}
