@@ -1,0 +1,566 @@
+//! Loading a policy `.wasm` and calling its waPC operations.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wapc::WapcHost;
+use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+use crate::capabilities::{CapabilityError, HostCapabilities, KubernetesRequest, NoCluster};
+use crate::metadata::{ContextAwareResource, load_context_aware_resources};
+
+/// How a policy instance reaches the (simulated) cluster.
+#[derive(Clone, Default)]
+pub struct PolicyOptions {
+    /// Answers Kubernetes lookups; `None` answers none (every lookup is an
+    /// "unanswered" error).
+    pub host_capabilities: Option<Arc<dyn HostCapabilities>>,
+    /// The resource types the policy may read (`contextAwareResources` of its
+    /// metadata.yml); anything else is refused, as policy-server does.
+    pub context_aware_resources: Vec<ContextAwareResource>,
+}
+
+impl fmt::Debug for PolicyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyOptions")
+            .field("host_capabilities", &self.host_capabilities.is_some())
+            .field("context_aware_resources", &self.context_aware_resources)
+            .finish()
+    }
+}
+
+impl PolicyOptions {
+    /// Answers lookups from a kwctl replay session file.
+    pub fn replay_session_file(mut self, path: &Path) -> Result<Self> {
+        let session = crate::capabilities::ReplaySession::from_file(path)?;
+        self.host_capabilities = Some(Arc::new(session));
+        Ok(self)
+    }
+
+    /// Answers lookups with any [`HostCapabilities`] implementation.
+    #[must_use]
+    pub fn host_capabilities(mut self, capabilities: Arc<dyn HostCapabilities>) -> Self {
+        self.host_capabilities = Some(capabilities);
+        self
+    }
+
+    /// Allows the resource types listed in a policy's `metadata.yml`.
+    pub fn metadata_file(mut self, path: &Path) -> Result<Self> {
+        self.context_aware_resources = load_context_aware_resources(path)?;
+        Ok(self)
+    }
+
+    /// Allows exactly these resource types.
+    #[must_use]
+    pub fn context_aware_resources(mut self, resources: Vec<ContextAwareResource>) -> Self {
+        self.context_aware_resources = resources;
+        self
+    }
+}
+
+/// The guest's answer to `validate_settings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsResponse {
+    /// Whether the settings are accepted.
+    pub valid: bool,
+    /// Why not, when `valid` is false.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The guest's answer to `validate` (the SDK's `ValidationResponse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationResponse {
+    /// Whether the request is admitted.
+    pub accepted: bool,
+    /// Rejection message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Rejection code.
+    #[serde(default)]
+    pub code: Option<u16>,
+    /// The mutated object, for a mutating policy that changed something.
+    #[serde(default)]
+    pub mutated_object: Option<Value>,
+    /// Warnings for the API client.
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+    /// Audit annotations.
+    #[serde(default)]
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// What became of one host call made by the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCallOutcome {
+    /// Answered with an object.
+    Answered,
+    /// Answered with an error the cluster would give (replayed `type: Error`).
+    Failed(String),
+    /// Refused: the resource is not in `contextAwareResources`.
+    Denied(String),
+    /// Nobody could answer (missing from the replay session): a fixture bug.
+    Unanswered(String),
+    /// A binding/namespace/operation this host does not offer, or a payload
+    /// it could not decode.
+    Unsupported(String),
+}
+
+/// One host call made by the guest during the last waPC call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCall {
+    /// waPC binding, e.g. `kubewarden`.
+    pub binding: String,
+    /// waPC namespace, e.g. `kubernetes`.
+    pub namespace: String,
+    /// waPC operation, e.g. `get_resource`.
+    pub operation: String,
+    /// The decoded Kubernetes lookup, when it was one.
+    pub request: Option<KubernetesRequest>,
+    /// What the host did.
+    pub outcome: HostCallOutcome,
+}
+
+impl fmt::Display for HostCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.binding, self.namespace, self.operation)?;
+        if let Some(request) = &self.request {
+            write!(f, " {request}")?;
+        }
+        match &self.outcome {
+            HostCallOutcome::Answered => write!(f, " -> answered"),
+            HostCallOutcome::Failed(m) => write!(f, " -> error response: {m}"),
+            HostCallOutcome::Denied(m) => write!(f, " -> denied: {m}"),
+            HostCallOutcome::Unanswered(m) => write!(f, " -> UNANSWERED: {m}"),
+            HostCallOutcome::Unsupported(m) => write!(f, " -> unsupported: {m}"),
+        }
+    }
+}
+
+/// Time spent making a policy runnable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadTimings {
+    /// Reading + compiling the module (engine, module, linker pre-instance).
+    pub compile: Duration,
+    /// Instantiating it and running the waPC start-up (`wapc_init`).
+    pub instantiate: Duration,
+}
+
+impl LoadTimings {
+    /// compile + instantiate.
+    pub fn total(&self) -> Duration {
+        self.compile + self.instantiate
+    }
+}
+
+/// A compiled policy module, from which any number of independent
+/// [`PolicyRunner`]s can be instantiated cheaply.
+#[derive(Clone)]
+pub struct CompiledPolicy {
+    pre: WasmtimeEngineProviderPre,
+    label: String,
+    compile_time: Duration,
+}
+
+impl fmt::Debug for CompiledPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledPolicy")
+            .field("label", &self.label)
+            .field("compile_time", &self.compile_time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CompiledPolicy {
+    /// Reads and compiles a `.wasm` file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let start = Instant::now();
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read policy module {}", path.display()))?;
+        let mut compiled = Self::from_bytes(&bytes, &path.display().to_string())?;
+        compiled.compile_time = start.elapsed();
+        Ok(compiled)
+    }
+
+    /// Compiles a module held in memory; `label` names it in messages.
+    pub fn from_bytes(bytes: &[u8], label: &str) -> Result<Self> {
+        let start = Instant::now();
+        // WASI as policy-server enables it: no preopened dirs, no env, no args.
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .module_bytes(bytes)
+            .wasi_params(wapc::WasiParams::default())
+            .build_pre()
+            .map_err(|e| anyhow!("cannot compile policy module {label}: {e}"))?;
+        Ok(Self {
+            pre,
+            label: label.to_owned(),
+            compile_time: start.elapsed(),
+        })
+    }
+
+    /// Time taken to read and compile the module.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// The path (or label) of the module.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// A new, independent instance of the policy.
+    pub fn instantiate(&self, options: PolicyOptions) -> Result<PolicyRunner> {
+        let start = Instant::now();
+        let engine = self
+            .pre
+            .rehydrate(None)
+            .map_err(|e| anyhow!("cannot instantiate policy module {}: {e}", self.label))?;
+        let state = Arc::new(Mutex::new(HostState {
+            capabilities: options
+                .host_capabilities
+                .unwrap_or_else(|| Arc::new(NoCluster)),
+            allowed: options.context_aware_resources,
+            calls: Vec::new(),
+        }));
+        let callback_state = Arc::clone(&state);
+        let host = WapcHost::new(
+            Box::new(engine),
+            Some(Box::new(
+                move |_id, binding, namespace, operation, payload| {
+                    host_call(&callback_state, binding, namespace, operation, payload)
+                },
+            )),
+        )
+        .map_err(|e| {
+            anyhow!(
+                "cannot start policy module {} (is it a waPC module?): {e}",
+                self.label
+            )
+        })?;
+        Ok(PolicyRunner {
+            host,
+            state,
+            label: self.label.clone(),
+            timings: LoadTimings {
+                compile: self.compile_time,
+                instantiate: start.elapsed(),
+            },
+        })
+    }
+}
+
+struct HostState {
+    capabilities: Arc<dyn HostCapabilities>,
+    allowed: Vec<ContextAwareResource>,
+    calls: Vec<HostCall>,
+}
+
+fn lock(state: &Mutex<HostState>) -> MutexGuard<'_, HostState> {
+    // A panic elsewhere cannot leave HostState inconsistent: keep going.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+type HostCallResult = std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
+
+fn host_call(
+    state: &Mutex<HostState>,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> HostCallResult {
+    // The SDK's logging goes through this binding; policy-server swallows it
+    // into its own traces, so do we.
+    if binding == "kubewarden" && namespace == "tracing" {
+        return Ok(Vec::new());
+    }
+    let mut state = lock(state);
+    let (request, outcome, result) = answer(&state, binding, namespace, operation, payload);
+    state.calls.push(HostCall {
+        binding: binding.to_owned(),
+        namespace: namespace.to_owned(),
+        operation: operation.to_owned(),
+        request,
+        outcome,
+    });
+    result.map_err(Into::into)
+}
+
+fn answer(
+    state: &HostState,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> (
+    Option<KubernetesRequest>,
+    HostCallOutcome,
+    std::result::Result<Vec<u8>, String>,
+) {
+    let unsupported = |message: String| {
+        (
+            None,
+            HostCallOutcome::Unsupported(message.clone()),
+            Err(message),
+        )
+    };
+    if binding != "kubewarden" || namespace != "kubernetes" {
+        return unsupported(format!(
+            "host capability {binding}/{namespace}/{operation} is not provided by policy-runner"
+        ));
+    }
+    let request = match KubernetesRequest::from_host_call(operation, payload) {
+        Ok(Some(request)) => request,
+        Ok(None) => {
+            return unsupported(format!(
+                "host capability kubernetes/{operation} is not provided by policy-runner"
+            ));
+        }
+        Err(e) => return unsupported(format!("{e:#}")),
+    };
+    let resource = request.resource();
+    if !state.allowed.contains(&resource) {
+        // policy-server's wording, plus where the allow-list comes from.
+        let message = format!(
+            "Policy has not been granted access to Kubernetes {resource} resources \
+             (not listed in contextAwareResources of its metadata.yml)"
+        );
+        return (
+            Some(request),
+            HostCallOutcome::Denied(message.clone()),
+            Err(message),
+        );
+    }
+    match state.capabilities.kubernetes(&request) {
+        Ok(bytes) => (Some(request), HostCallOutcome::Answered, Ok(bytes)),
+        Err(CapabilityError::Failed(m)) => {
+            (Some(request), HostCallOutcome::Failed(m.clone()), Err(m))
+        }
+        Err(CapabilityError::Unanswered(m)) => (
+            Some(request),
+            HostCallOutcome::Unanswered(m.clone()),
+            Err(m),
+        ),
+    }
+}
+
+/// One instantiated policy. Reuse it for any number of calls; each call
+/// starts from the guest state the previous one left, as in policy-server.
+pub struct PolicyRunner {
+    host: WapcHost,
+    state: Arc<Mutex<HostState>>,
+    label: String,
+    timings: LoadTimings,
+}
+
+impl fmt::Debug for PolicyRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyRunner")
+            .field("label", &self.label)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyRunner {
+    /// Reads, compiles and instantiates a `.wasm` file.
+    pub fn from_file(wasm_path: impl AsRef<Path>, options: PolicyOptions) -> Result<Self> {
+        CompiledPolicy::from_file(wasm_path)?.instantiate(options)
+    }
+
+    /// Compiles and instantiates a module held in memory.
+    pub fn from_bytes(bytes: &[u8], options: PolicyOptions) -> Result<Self> {
+        CompiledPolicy::from_bytes(bytes, "<in-memory module>")?.instantiate(options)
+    }
+
+    /// The module's path (or label).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// How long compiling and instantiating took.
+    pub fn load_timings(&self) -> LoadTimings {
+        self.timings
+    }
+
+    /// Replaces the source of Kubernetes answers (e.g. one session per case).
+    pub fn set_host_capabilities(&self, capabilities: Option<Arc<dyn HostCapabilities>>) {
+        lock(&self.state).capabilities = capabilities.unwrap_or_else(|| Arc::new(NoCluster));
+    }
+
+    /// Replaces the allowed context-aware resources.
+    pub fn set_context_aware_resources(&self, resources: Vec<ContextAwareResource>) {
+        lock(&self.state).allowed = resources;
+    }
+
+    /// The host calls the guest made during the last waPC call.
+    pub fn host_calls(&self) -> Vec<HostCall> {
+        lock(&self.state).calls.clone()
+    }
+
+    fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        lock(&self.state).calls.clear();
+        self.host.call(operation, payload).map_err(|e| {
+            anyhow!(
+                "policy {}: guest error (trap or error returned) in waPC operation {operation}: {e}",
+                self.label
+            )
+        })
+    }
+
+    /// The `protocol_version` operation (`"v1"` for SDK policies).
+    pub fn protocol_version(&self) -> Result<String> {
+        let bytes = self.call("protocol_version", b"")?;
+        let version: Value = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "policy {}: protocol_version answer is not JSON: {}",
+                self.label,
+                String::from_utf8_lossy(&bytes)
+            )
+        })?;
+        Ok(match version {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
+    /// The `validate_settings` operation; the payload is the settings JSON.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsResponse> {
+        let bytes = self.call("validate_settings", &serde_json::to_vec(settings)?)?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "policy {}: validate_settings answer is not a SettingsValidationResponse: {}",
+                self.label,
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    }
+
+    /// The `validate` operation with kwctl's payload
+    /// `{"request": <AdmissionRequest>, "settings": <settings>}`. `request`
+    /// may also be a whole AdmissionReview, unwrapped as kwctl does.
+    pub fn validate(&self, request: &Value, settings: &Value) -> Result<ValidationResponse> {
+        let payload = serde_json::json!({
+            "request": admission_request(request)?,
+            "settings": settings,
+        });
+        let bytes = self.call("validate", &serde_json::to_vec(&payload)?)?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "policy {}: validate answer is not a ValidationResponse: {}",
+                self.label,
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    }
+}
+
+/// The AdmissionRequest inside `value`: `value.request` when `value` is an
+/// AdmissionReview (`kind: AdmissionReview`, kwctl's rule), else `value`.
+pub fn admission_request(value: &Value) -> Result<&Value> {
+    let Some(object) = value.as_object() else {
+        bail!("an admission request must be a JSON object");
+    };
+    if object.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
+        object
+            .get("request")
+            .context("AdmissionReview without a request")
+    } else {
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwraps_admission_review_like_kwctl() {
+        let req = serde_json::json!({"uid": "1", "kind": {"kind": "Pod"}});
+        let review = serde_json::json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req});
+        assert_eq!(admission_request(&review).unwrap(), &req);
+        assert_eq!(admission_request(&req).unwrap(), &req);
+        assert!(admission_request(&serde_json::json!({"kind": "AdmissionReview"})).is_err());
+        assert!(admission_request(&serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn missing_file_is_an_error_naming_the_path() {
+        let err = PolicyRunner::from_file("/nonexistent/policy.wasm", PolicyOptions::default())
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("/nonexistent/policy.wasm"), "{text}");
+    }
+
+    #[test]
+    fn corrupt_module_is_an_error_naming_the_path() {
+        let path =
+            std::env::temp_dir().join(format!("policy-runner-corrupt-{}.wasm", std::process::id()));
+        // Not even a wasm header.
+        std::fs::write(&path, [0x13u8, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x42]).unwrap();
+        let err = PolicyRunner::from_file(&path, PolicyOptions::default()).unwrap_err();
+        let text = format!("{err:#}");
+        std::fs::remove_file(&path).ok();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("cannot compile"), "{text}");
+    }
+
+    #[test]
+    fn valid_wasm_without_wapc_is_an_error() {
+        // The smallest valid module: header only, no waPC exports.
+        let err =
+            PolicyRunner::from_bytes(b"\0asm\x01\0\0\0", PolicyOptions::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("waPC"), "{err:#}");
+    }
+
+    fn state(allowed: Vec<ContextAwareResource>) -> Mutex<HostState> {
+        Mutex::new(HostState {
+            capabilities: Arc::new(NoCluster),
+            allowed,
+            calls: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn refuses_resources_outside_context_aware_resources() {
+        let state = state(vec![ContextAwareResource::new("v1", "Namespace")]);
+        let payload = br#"{"api_version":"v1","kind":"Secret","name":"s","namespace":"ns","disable_cache":false}"#;
+        let err =
+            host_call(&state, "kubewarden", "kubernetes", "get_resource", payload).unwrap_err();
+        assert!(
+            err.to_string().contains("Kubernetes v1/Secret resources"),
+            "{err}"
+        );
+        let calls = lock(&state).calls.clone();
+        assert!(matches!(calls[0].outcome, HostCallOutcome::Denied(_)));
+    }
+
+    #[test]
+    fn unanswered_lookups_are_recorded() {
+        let state = state(vec![ContextAwareResource::new("v1", "Namespace")]);
+        let payload = br#"{"api_version":"v1","kind":"Namespace","name":"n","namespace":null,"disable_cache":false}"#;
+        let err =
+            host_call(&state, "kubewarden", "kubernetes", "get_resource", payload).unwrap_err();
+        assert!(err.to_string().contains("name: n"), "{err}");
+        assert!(matches!(
+            lock(&state).calls[0].outcome,
+            HostCallOutcome::Unanswered(_)
+        ));
+    }
+
+    #[test]
+    fn tracing_is_swallowed_and_other_capabilities_refused() {
+        let state = state(Vec::new());
+        assert!(host_call(&state, "kubewarden", "tracing", "log", b"{}").is_ok());
+        assert!(host_call(&state, "kubewarden", "oci", "manifest_digest", b"\"x\"").is_err());
+        assert!(host_call(&state, "kubewarden", "kubernetes", "can_i", b"{}").is_err());
+        assert_eq!(lock(&state).calls.len(), 2);
+    }
+}
