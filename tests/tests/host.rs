@@ -26,11 +26,16 @@ fn fixture_data(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+fn try_runner() -> anyhow::Result<PolicyRunner> {
+    let options = PolicyOptions::default().metadata_file(&fixture_data("metadata.yml"))?;
+    PolicyRunner::from_file(fixture_wasm(), options)
+}
+
 fn runner() -> PolicyRunner {
-    let options = PolicyOptions::default()
-        .metadata_file(&fixture_data("metadata.yml"))
-        .unwrap();
-    PolicyRunner::from_file(fixture_wasm(), options).unwrap()
+    match try_runner() {
+        Ok(runner) => runner,
+        Err(e) => unreachable!("cannot load the fixture policy: {e:#}"),
+    }
 }
 
 fn pod(annotations: Value) -> Value {

@@ -100,10 +100,10 @@ pub fn parse_case_file(yaml: &str, source: &Path) -> Result<CaseFile> {
             source.display()
         );
     };
-    if let Some(map) = doc.as_mapping() {
-        if let Some(key) = map.keys().find(|k| k.as_str() != Some("cases")) {
-            bail!("{}: unknown top-level key {key:?}", source.display());
-        }
+    if let Some(map) = doc.as_mapping()
+        && let Some(key) = map.keys().find(|k| k.as_str() != Some("cases"))
+    {
+        bail!("{}: unknown top-level key {key:?}", source.display());
     }
     let mut parsed = Vec::with_capacity(cases.len());
     for (index, case) in cases.iter().enumerate() {
@@ -252,22 +252,22 @@ pub fn compare(expect: &Expectation, actual: &ValidationResponse) -> Vec<String>
             }
         }
     }
-    if let Some(code) = expect.code {
-        if actual.code != Some(code) {
-            problems.push(format!("expected code {code}, got {:?}", actual.code));
-        }
+    if let Some(code) = expect.code
+        && actual.code != Some(code)
+    {
+        problems.push(format!("expected code {code}, got {:?}", actual.code));
     }
-    if let Some(mutated) = expect.mutated {
-        if mutated != actual.mutated_object.is_some() {
-            problems.push(format!(
-                "expected mutated: {mutated}, got mutated_object {}",
-                if actual.mutated_object.is_some() {
-                    "present"
-                } else {
-                    "absent"
-                }
-            ));
-        }
+    if let Some(mutated) = expect.mutated
+        && mutated != actual.mutated_object.is_some()
+    {
+        problems.push(format!(
+            "expected mutated: {mutated}, got mutated_object {}",
+            if actual.mutated_object.is_some() {
+                "present"
+            } else {
+                "absent"
+            }
+        ));
     }
     if let Some(patched) = &expect.patched {
         match &actual.mutated_object {
@@ -395,8 +395,8 @@ pub fn run_case(
     policy: &PolicyUnderTest,
     file: &Path,
     case: &Case,
-) -> std::result::Result<(), CaseFailure> {
-    let fail = |problem: String| failure(policy, file, &case.name, problem);
+) -> std::result::Result<(), Box<CaseFailure>> {
+    let fail = |problem: String| Box::new(failure(policy, file, &case.name, problem));
     let base = &policy.test_data;
     let request =
         read_json_or_yaml(&base.join(&case.request)).map_err(|e| fail(format!("{e:#}")))?;
@@ -454,7 +454,7 @@ pub fn run_case(
     if problems.is_empty() {
         return Ok(());
     }
-    Err(CaseFailure {
+    Err(Box::new(CaseFailure {
         policy: policy.name.clone(),
         file: file.to_path_buf(),
         case: case.name.clone(),
@@ -462,7 +462,7 @@ pub fn run_case(
         expected: Some(case.expect.clone()),
         actual: Some(actual),
         host_calls,
-    })
+    }))
 }
 
 fn settings_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -578,7 +578,7 @@ pub fn run_policy(policy: &PolicyUnderTest, wasm_dir: &Path) -> SuiteReport {
     for case in &cases.cases {
         match run_case(&runner, policy, cases_path, case) {
             Ok(()) => report.passed += 1,
-            Err(f) => report.failures.push(f),
+            Err(f) => report.failures.push(*f),
         }
     }
     report
