@@ -1,0 +1,231 @@
+//! The rules of gpu-toleration-required: GPU pods tolerate the GPU taint of
+//! every vendor they request; pods without GPUs tolerate no GPU taint.
+
+use gpu_policy_core::pod::Toleration;
+use gpu_policy_core::quantity::QuantityError;
+use gpu_policy_core::toleration::toleration_yaml;
+use gpu_policy_core::{
+    AdmissionRequest, ContainerKind, GpuCatalogue, Outcome, Taint, Violation, Workload,
+};
+
+use crate::mutation;
+use crate::settings::{Compiled, Mode, Settings};
+
+/// Decides one admission request.
+pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Outcome {
+    let workload = match Workload::from_request(request) {
+        Ok(Some(w)) => w,
+        Ok(None) => return Outcome::Accept,
+        Err(violation) => return Outcome::Reject(vec![violation]),
+    };
+    // The entry point validated the settings already; this cannot fail, but
+    // a failure is still an answer, not a trap.
+    let compiled = match settings.compile() {
+        Ok(c) => c,
+        Err(e) => return Outcome::Reject(vec![Violation::new("settings", e)]),
+    };
+    let requested = requested_gpus(&workload, &compiled.catalogue);
+    if requested.is_empty() {
+        if !settings.reject_non_gpu_tolerations {
+            return Outcome::Accept;
+        }
+        return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, &compiled));
+    }
+    let missing = missing_tolerations(&workload, &compiled, &requested);
+    if missing.is_empty() {
+        return Outcome::Accept;
+    }
+    let violations: Vec<Violation> = missing.iter().map(|m| m.violation(&workload)).collect();
+    match settings.mode {
+        Mode::Validate => Outcome::Reject(violations),
+        Mode::Mutate => {
+            let tolerations: Vec<Toleration> =
+                missing.iter().map(|m| m.taint.toleration()).collect();
+            let edited = request
+                .object_json()
+                .ok_or_else(|| "the request carries no object".to_owned())
+                .and_then(|json| mutation::add_tolerations(json, workload.kind, &tolerations));
+            match edited {
+                Ok(object) => Outcome::Mutate(object),
+                Err(reason) => {
+                    let mut violations = violations;
+                    violations.push(
+                        Violation::new(
+                            workload.spec_path(),
+                            format!("cannot add the tolerations: {reason}"),
+                        )
+                        .fix("add the tolerations named above by hand"),
+                    );
+                    Outcome::Reject(violations)
+                }
+            }
+        }
+    }
+}
+
+/// A GPU resource the pod asks for, with the first container asking for it.
+#[derive(Debug)]
+struct Requested<'w> {
+    name: &'w str,
+    container_path: String,
+    container_name: &'w str,
+}
+
+impl Requested<'_> {
+    fn describe(&self) -> String {
+        if self.container_name.is_empty() {
+            format!("{} in {}", self.name, self.container_path)
+        } else {
+            format!(
+                "{} in {} {:?}",
+                self.name, self.container_path, self.container_name
+            )
+        }
+    }
+}
+
+/// The GPU resources the pod asks for (limits or requests, any container
+/// that gets resources: app, init and sidecar), first occurrence of each
+/// name. A quantity of exactly zero asks for nothing; an unreadable quantity
+/// counts as asking (gpu-limit-required reports it).
+fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<Requested<'w>> {
+    let mut out: Vec<Requested<'w>> = Vec::new();
+    for c in workload.containers() {
+        if c.kind == ContainerKind::Ephemeral {
+            continue;
+        }
+        for gpu in catalogue.container_gpus(c.container) {
+            if gpu.count() == Err(QuantityError::Zero) || out.iter().any(|r| r.name == gpu.name) {
+                continue;
+            }
+            out.push(Requested {
+                name: gpu.name,
+                container_path: c.path(),
+                container_name: &c.container.name,
+            });
+        }
+    }
+    out
+}
+
+/// A configured taint the pod must tolerate but does not.
+struct Missing<'a, 'w> {
+    taint: &'a Taint,
+    because: Vec<&'a Requested<'w>>,
+}
+
+impl Missing<'_, '_> {
+    fn violation(&self, workload: &Workload) -> Violation {
+        let path = format!("{}.tolerations", workload.spec_path());
+        let resources: Vec<String> = self.because.iter().map(|r| r.describe()).collect();
+        let mut reason = format!(
+            "requests {} but does not tolerate the GPU node taint {}, so it stays Pending",
+            resources.join(", "),
+            self.taint
+        );
+        for (i, t) in workload.spec.tolerations.iter().enumerate() {
+            if let Some(miss) = near_miss(self.taint, t) {
+                reason.push_str(&format!("; {path}[{i}] names the key but {miss}"));
+            }
+        }
+        Violation::new(path.clone(), reason).fix(format!(
+            "add {} to {path}",
+            toleration_yaml(&self.taint.toleration())
+        ))
+    }
+}
+
+/// Why a toleration of the taint's key does not tolerate it.
+fn near_miss(taint: &Taint, t: &Toleration) -> Option<String> {
+    if t.key.is_empty() || t.key != taint.key || taint.tolerated_by(t).is_some() {
+        return None;
+    }
+    Some(if !t.effect.is_empty() && t.effect != taint.effect {
+        format!("has effect {}, not {}", t.effect, taint.effect)
+    } else if matches!(t.operator.as_str(), "" | "Equal") {
+        format!(
+            "has value {:?}, not {:?}",
+            t.value,
+            taint.value.as_deref().unwrap_or_default()
+        )
+    } else {
+        format!(
+            "has operator {:?}, which is neither Equal nor Exists",
+            t.operator
+        )
+    })
+}
+
+/// For each configured taint that applies to a requested resource and that
+/// no toleration tolerates: what is missing and which resources need it.
+/// Rules with the same taint are merged, so each toleration is asked once.
+fn missing_tolerations<'a, 'w>(
+    workload: &Workload,
+    compiled: &'a Compiled,
+    requested: &'a [Requested<'w>],
+) -> Vec<Missing<'a, 'w>> {
+    let mut out: Vec<Missing<'a, 'w>> = Vec::new();
+    for (pattern, taint) in &compiled.rules {
+        let mut because: Vec<&'a Requested<'w>> = requested
+            .iter()
+            .filter(|r| pattern.matches(r.name))
+            .collect();
+        if because.is_empty() {
+            continue;
+        }
+        if workload
+            .spec
+            .tolerations
+            .iter()
+            .any(|t| taint.tolerated_by(t).is_some())
+        {
+            continue;
+        }
+        match out.iter_mut().find(|m| m.taint == taint) {
+            Some(existing) => {
+                because.retain(|r| !existing.because.iter().any(|e| e.name == r.name));
+                existing.because.extend(because);
+            }
+            None => out.push(Missing { taint, because }),
+        }
+    }
+    out
+}
+
+/// Tolerations of a pod without GPUs that tolerate a configured GPU taint.
+fn gpu_tolerations_without_gpu(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
+    let spec_path = workload.spec_path();
+    let mut out = Vec::new();
+    for (i, toleration) in workload.spec.tolerations.iter().enumerate() {
+        let mut taints: Vec<String> = Vec::new();
+        let mut why = None;
+        for (_, taint) in &compiled.rules {
+            if let Some(reason) = taint.tolerated_by(toleration) {
+                let name = taint.to_string();
+                if !taints.contains(&name) {
+                    taints.push(name);
+                }
+                why.get_or_insert(reason);
+            }
+        }
+        let Some(why) = why else { continue };
+        let noun = if taints.len() == 1 { "taint" } else { "taints" };
+        out.push(
+            Violation::new(
+                format!("{spec_path}.tolerations[{i}]"),
+                format!(
+                    "{} tolerates the GPU {noun} {} ({why}) but the pod requests no GPU, so it can take up a GPU node",
+                    toleration_yaml(toleration),
+                    taints.join(", "),
+                ),
+            )
+            .fix(
+                "remove the toleration, or request a GPU if the pod needs one; GPU infrastructure (device plugin, DCGM exporter, node-feature-discovery) is exempted with the ClusterAdmissionPolicy's namespaceSelector or objectSelector",
+            ),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
