@@ -49,9 +49,11 @@ unit-test:
 	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner
 
 ## wasm-unit-test: the common crate's tests compiled to wasm32 and run on Node
+# (NODE_PATH supplies stand-ins for the waPC host imports the SDK links in.)
 wasm-unit-test:
+	NODE_PATH=$(CURDIR)/shared/gpu-policy-core/wasm-test-host/node_modules \
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-	  $(CARGO) test -p gpu-policy-core --target wasm32-unknown-unknown
+	  $(CARGO) test -p gpu-policy-core --lib --target wasm32-unknown-unknown
 
 ## test-wasm: run every policy's cases through the waPC host
 test-wasm: build build-fixtures
