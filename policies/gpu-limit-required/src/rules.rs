@@ -1,0 +1,297 @@
+//! The rules of gpu-limit-required (SPEC 4.1).
+//!
+//! 1. A pod that aims at GPU nodes (GPU node selector, required node affinity
+//!    on a GPU label, a GPU runtime class, a toleration of a GPU taint) must
+//!    have at least one container with a GPU limit.
+//! 2. A GPU in `requests` needs the same count in `limits`.
+//! 3. GPU quantities are positive whole numbers.
+//! 4. `NVIDIA_VISIBLE_DEVICES` (other than empty, `void`, `none`) only in a
+//!    container with a GPU limit; ephemeral containers can never have one.
+//! 5. `maxGpusPerContainer` / `maxGpusPerPod`, when set.
+
+use gpu_policy_core::catalogue::ContainerGpu;
+use gpu_policy_core::pod::EnvVar;
+use gpu_policy_core::quantity::{QuantityError, parse_device_count};
+use gpu_policy_core::targeting::GpuTarget;
+use gpu_policy_core::{
+    AdmissionRequest, ContainerKind, ContainerRef, GpuCatalogue, Outcome, Violation, Workload,
+};
+
+use crate::settings::Settings;
+
+/// The variable the NVIDIA container runtime reads to pick the GPUs it
+/// mounts into a container.
+pub const VISIBLE_DEVICES: &str = "NVIDIA_VISIBLE_DEVICES";
+
+/// Decides one admission request.
+pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Outcome {
+    if request.operation == "DELETE" {
+        return Outcome::Accept;
+    }
+    let workload = match Workload::from_request(request) {
+        Ok(Some(workload)) => workload,
+        Ok(None) => return Outcome::Accept,
+        Err(violation) => return Outcome::Reject(vec![violation]),
+    };
+    // Settings were validated before this call; a failure here is still
+    // reported, never a panic.
+    let catalogue = match settings.catalogue() {
+        Ok(catalogue) => catalogue,
+        Err(e) => {
+            return Outcome::Reject(vec![
+                Violation::new("settings", e).fix("correct the policy settings"),
+            ]);
+        }
+    };
+    Outcome::from_violations(check(&workload, settings, &catalogue))
+}
+
+/// Every violation of the workload, in pod order: per container (quantities,
+/// requests without limits, `NVIDIA_VISIBLE_DEVICES`, the per-container cap),
+/// then the pod total, then the GPU targeting of a pod without a GPU limit.
+pub fn check(workload: &Workload, settings: &Settings, catalogue: &GpuCatalogue) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut any_gpu_limit = false;
+    for container in workload.containers() {
+        if container.kind == ContainerKind::Ephemeral {
+            // Ephemeral containers cannot set resources (the API server
+            // refuses them), so no limit is demanded; but the runtime still
+            // honours NVIDIA_VISIBLE_DEVICES in them.
+            if settings.check_visible_devices_env {
+                check_visible_devices(&container, &mut out);
+            }
+            continue;
+        }
+        let gpus = catalogue.container_gpus(container.container);
+        let has_gpu_limit = gpus.iter().any(|gpu| gpu.limit.is_some());
+        any_gpu_limit |= has_gpu_limit;
+        for gpu in &gpus {
+            check_quantities(&container, gpu, &mut out);
+        }
+        if settings.check_visible_devices_env && !has_gpu_limit {
+            check_visible_devices(&container, &mut out);
+        }
+        if let Some(max) = settings.max_gpus_per_container {
+            let counts: Vec<(&str, u64)> = gpus
+                .iter()
+                .filter_map(|gpu| gpu.count().ok().map(|n| (gpu.name, n)))
+                .collect();
+            let total = sum(counts.iter().map(|(_, n)| *n));
+            if total > u64::from(max) {
+                out.push(
+                    Violation::new(
+                        container.path(),
+                        format!(
+                            "asks for {total} GPU devices ({}), more than maxGpusPerContainer {max}",
+                            breakdown(counts.iter().copied())
+                        ),
+                    )
+                    .subject(container.container.name.as_str())
+                    .fix(format!(
+                        "ask for at most {max} per container, or split the work across containers or pods"
+                    )),
+                );
+            }
+        }
+    }
+
+    if let Some(max) = settings.max_gpus_per_pod {
+        let counts = catalogue.effective_pod_gpus(workload);
+        let total = sum(counts.values().copied());
+        if total > u64::from(max) {
+            out.push(
+                Violation::new(
+                    workload.spec_path(),
+                    format!(
+                        "the pod asks for {total} GPU devices ({}), more than maxGpusPerPod {max}",
+                        breakdown(counts.iter().map(|(name, n)| (name.as_str(), *n)))
+                    ),
+                )
+                .fix(format!(
+                    "ask for at most {max} in total (a pod needs the larger of its biggest init container and the sum of its containers and sidecars), or split the work across pods"
+                )),
+            );
+        }
+    }
+
+    if !any_gpu_limit {
+        for target in settings.targeting().gpu_targets(workload) {
+            let resource = suggested_resource(&target);
+            out.push(
+                Violation::new(
+                    target.path,
+                    format!("{} but no container sets a GPU limit", target.reason),
+                )
+                .fix(format!(
+                    "add a GPU limit such as resources.limits[\"{resource}\"]: \"1\" to the container that uses the GPU, or remove this GPU targeting"
+                )),
+            );
+        }
+    }
+    out
+}
+
+/// Rules 2 and 3 for one GPU resource of one container.
+fn check_quantities(
+    container: &ContainerRef<'_>,
+    gpu: &ContainerGpu<'_>,
+    out: &mut Vec<Violation>,
+) {
+    let name = container.container.name.as_str();
+    let limit = gpu.limit.map(|q| (q, parse_device_count(&q.0)));
+    let request = gpu.request.map(|q| (q, parse_device_count(&q.0)));
+
+    if let Some((quantity, Err(e))) = &limit {
+        out.push(bad_quantity(
+            gpu.limit_path(container),
+            name,
+            &quantity.0,
+            e,
+        ));
+    }
+    if let Some((quantity, Err(e))) = &request {
+        out.push(bad_quantity(
+            gpu.request_path(container),
+            name,
+            &quantity.0,
+            e,
+        ));
+    }
+    match (&request, &limit) {
+        (Some((quantity, parsed)), None) => {
+            let fix = match parsed {
+                Ok(count) => format!("set resources.limits[\"{}\"]: \"{count}\"", gpu.name),
+                Err(_) => format!(
+                    "set resources.limits[\"{}\"] to the number of devices the container needs and the request to the same value",
+                    gpu.name
+                ),
+            };
+            out.push(
+                Violation::new(
+                    container.path(),
+                    format!("requests {}: {} but sets no limit", gpu.name, quantity.0),
+                )
+                .subject(name)
+                .fix(fix),
+            );
+        }
+        (Some((request_q, Ok(requested))), Some((limit_q, Ok(limited))))
+            if requested != limited =>
+        {
+            out.push(
+                Violation::new(
+                    container.path(),
+                    format!(
+                        "requests {}: {} but limits it to {} (GPUs cannot be overcommitted: requests must equal limits)",
+                        gpu.name, request_q.0, limit_q.0
+                    ),
+                )
+                .subject(name)
+                .fix(format!(
+                    "give resources.requests[\"{}\"] the limit's value, or remove the request (it defaults to the limit)",
+                    gpu.name
+                )),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn bad_quantity(path: String, container: &str, text: &str, error: &QuantityError) -> Violation {
+    let fix = match error {
+        QuantityError::Zero => {
+            "set a positive whole number of devices, or remove the resource if the container needs no GPU"
+        }
+        _ => "set a positive whole number of devices, e.g. \"1\"",
+    };
+    Violation::new(path, format!("GPU quantity {text:?} {error}"))
+        .subject(container)
+        .fix(fix)
+}
+
+/// Rule 4 for one container (which has no GPU limit, or is ephemeral).
+/// When a variable is listed twice the last entry wins, as in Kubernetes.
+fn check_visible_devices(container: &ContainerRef<'_>, out: &mut Vec<Violation>) {
+    let Some((index, env)) = container
+        .container
+        .env
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, e)| e.name == VISIBLE_DEVICES)
+    else {
+        return;
+    };
+    let Some(setting) = exposed_devices(env) else {
+        return;
+    };
+    let (reason, fix) = if container.kind == ContainerKind::Ephemeral {
+        (
+            format!(
+                "sets {VISIBLE_DEVICES}{setting} in an ephemeral container, which cannot have a GPU limit: the NVIDIA runtime would expose GPUs the device plugin did not assign"
+            ),
+            format!("remove {VISIBLE_DEVICES} (or set it to \"void\")"),
+        )
+    } else {
+        (
+            format!(
+                "sets {VISIBLE_DEVICES}{setting} without a GPU limit: the NVIDIA runtime would expose GPUs the device plugin did not assign"
+            ),
+            format!(
+                "remove {VISIBLE_DEVICES} (or set it to \"void\"), or request a GPU with resources.limits[\"nvidia.com/gpu\"]"
+            ),
+        )
+    };
+    out.push(
+        Violation::new(container.field_path(&format!("env[{index}]")), reason)
+            .subject(container.container.name.as_str())
+            .fix(fix),
+    );
+}
+
+/// How the variable exposes GPUs (`="all"`, ` from valueFrom`), or `None`
+/// when it exposes none. The NVIDIA container toolkit splits the value on
+/// commas and ignores blanks: an empty list, or one naming `void`, means no
+/// GPU at all; `none` means no GPU (driver libraries only).
+fn exposed_devices(env: &EnvVar) -> Option<String> {
+    if env.value_from {
+        return Some(" from valueFrom (its value cannot be checked at admission)".to_owned());
+    }
+    let value = env.value.as_deref().unwrap_or("");
+    let mut devices = value.split(',').map(str::trim).filter(|d| !d.is_empty());
+    let mut any = false;
+    let mut only_none = true;
+    for device in devices.by_ref() {
+        if device == "void" {
+            return None;
+        }
+        any = true;
+        only_none &= device == "none";
+    }
+    (any && !only_none).then(|| format!("={value:?}"))
+}
+
+/// The GPU resource to suggest for a targeting field.
+fn suggested_resource(target: &GpuTarget) -> &'static str {
+    if target.reason.contains("amd.com") {
+        "amd.com/gpu"
+    } else if target.reason.contains("intel.com") {
+        "gpu.intel.com/i915"
+    } else {
+        "nvidia.com/gpu"
+    }
+}
+
+fn sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0u64, u64::saturating_add)
+}
+
+fn breakdown<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> String {
+    counts
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;
