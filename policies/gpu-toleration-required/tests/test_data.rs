@@ -130,3 +130,29 @@ fn valid_settings_are_accepted() {
         assert!(r.valid, "{}: {:?}", path.display(), r.message);
     }
 }
+
+/// The settings in the example ClusterAdmissionPolicies are valid, and each
+/// example's `mutating` matches its mode.
+#[test]
+fn example_policies_have_valid_settings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let spec = &doc["spec"];
+        let settings = serde_json::to_vec(&spec["settings"]).unwrap();
+        let r = check_settings::<Settings>(&settings);
+        assert!(r.valid, "{}: {:?}", path.display(), r.message);
+        let mutate = spec["settings"]["mode"].as_str() == Some("mutate");
+        assert_eq!(
+            spec["mutating"].as_bool(),
+            Some(mutate),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}
