@@ -1,0 +1,237 @@
+//! Settings of gpu-isolated-namespace.
+
+use gpu_policy_core::GpuCatalogue;
+use kubewarden_policy_sdk::settings::Validatable;
+use serde::Deserialize;
+
+/// The default namespace and pod label key.
+pub const DEFAULT_LABEL: &str = "gpu-workload-type";
+
+/// The policy's settings; every key is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    /// The namespace label that says which kind of GPU workload a namespace holds.
+    pub namespace_label: String,
+    /// The pod (template) label that says which kind of GPU workload a pod is.
+    pub pod_label: String,
+    /// The allowed values of both labels.
+    pub workload_types: Vec<String>,
+    /// The namespace must hold a default-deny NetworkPolicy (Ingress and Egress).
+    pub require_default_deny_network_policy: bool,
+    /// The namespace must hold a ResourceQuota with `requests.<gpu resource>`.
+    pub require_gpu_quota: bool,
+    /// Reject NetworkPolicy UPDATE/DELETE that would leave a GPU namespace
+    /// without its default-deny.
+    pub protect_default_deny: bool,
+    /// Extra GPU resource names or `*` patterns, added to the defaults.
+    pub gpu_resources: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            namespace_label: DEFAULT_LABEL.to_owned(),
+            pod_label: DEFAULT_LABEL.to_owned(),
+            workload_types: ["training", "inference", "batch"]
+                .map(str::to_owned)
+                .to_vec(),
+            require_default_deny_network_policy: true,
+            require_gpu_quota: false,
+            protect_default_deny: true,
+            gpu_resources: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The GPU catalogue: the defaults plus `gpuResources`.
+    pub fn catalogue(&self) -> Result<GpuCatalogue, String> {
+        GpuCatalogue::with_extra(&self.gpu_resources)
+    }
+
+    /// Whether `value` is one of the configured workload types.
+    pub fn is_workload_type(&self, value: &str) -> bool {
+        self.workload_types.iter().any(|t| t == value)
+    }
+
+    /// The workload types as `training, inference, batch`.
+    pub fn workload_types_list(&self) -> String {
+        self.workload_types.join(", ")
+    }
+}
+
+impl Validatable for Settings {
+    fn validate(&self) -> Result<(), String> {
+        check_label_key(&self.namespace_label).map_err(|e| format!("namespaceLabel: {e}"))?;
+        check_label_key(&self.pod_label).map_err(|e| format!("podLabel: {e}"))?;
+        if self.workload_types.is_empty() {
+            return Err(
+                "workloadTypes: must list at least one workload type, e.g. [training, inference, batch]"
+                    .to_owned(),
+            );
+        }
+        for (i, value) in self.workload_types.iter().enumerate() {
+            check_label_value(value).map_err(|e| format!("workloadTypes[{i}]: {e}"))?;
+            if self.workload_types.iter().take(i).any(|v| v == value) {
+                return Err(format!("workloadTypes[{i}]: {value:?} is listed twice"));
+            }
+        }
+        self.catalogue().map(|_| ())
+    }
+}
+
+/// A label name or value segment: at most 63 characters, alphanumeric at both
+/// ends, `-`, `_`, `.` or alphanumerics inside.
+fn check_name_segment(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if text.len() > 63 {
+        return Err(format!("{text:?} is longer than 63 characters"));
+    }
+    let bytes = text.as_bytes();
+    let alnum_ends = bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric);
+    if !alnum_ends {
+        return Err(format!(
+            "{text:?} must start and end with a letter or digit"
+        ));
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "{text:?} contains {bad:?}; only letters, digits, '-', '_' and '.' are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// A label value (non-empty here: an empty workload type means nothing).
+pub fn check_label_value(value: &str) -> Result<(), String> {
+    check_name_segment(value).map_err(|e| format!("not a valid label value: {e}"))
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain of at most 253
+/// characters.
+pub fn check_label_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    check_name_segment(name).map_err(|e| format!("not a valid label key: name part {e}"))?;
+    if let Some(prefix) = prefix {
+        check_dns_subdomain(prefix)
+            .map_err(|e| format!("not a valid label key: prefix {prefix:?} {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_dns_subdomain(text: &str) -> Result<(), String> {
+    if text.is_empty() || text.len() > 253 {
+        return Err("must be 1 to 253 characters".to_owned());
+    }
+    for part in text.split('.') {
+        let bytes = part.as_bytes();
+        let ok = !part.is_empty()
+            && part.len() <= 63
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes.first().is_some_and(|b| *b != b'-')
+            && bytes.last().is_some_and(|b| *b != b'-');
+        if !ok {
+            return Err(
+                "must be a DNS subdomain: lower-case letters, digits, '-' and '.'".to_owned(),
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gpu_policy_core::entry::check_settings;
+
+    fn message(json: &str) -> Option<String> {
+        let r = check_settings::<Settings>(json.as_bytes());
+        assert_eq!(r.valid, r.message.is_none(), "{json}");
+        r.message
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::default();
+        assert_eq!(s.namespace_label, "gpu-workload-type");
+        assert_eq!(s.pod_label, "gpu-workload-type");
+        assert_eq!(s.workload_types, ["training", "inference", "batch"]);
+        assert!(s.require_default_deny_network_policy);
+        assert!(!s.require_gpu_quota);
+        assert!(s.protect_default_deny);
+        assert_eq!(message("{}"), None);
+        assert_eq!(message(""), None);
+        assert_eq!(message("null"), None);
+    }
+
+    #[test]
+    fn accepts_all_keys() {
+        assert_eq!(
+            message(
+                r#"{"namespaceLabel": "gpu.example.com/workload", "podLabel": "app.kubernetes.io/component",
+                    "workloadTypes": ["training", "llm-serving", "Batch_1.x"],
+                    "requireDefaultDenyNetworkPolicy": false, "requireGpuQuota": true,
+                    "protectDefaultDeny": false, "gpuResources": ["nvidia.com/a100", "example.com/gpu-*"]}"#
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_key() {
+        for (json, needle) in [
+            (
+                r#"{"namespaceLabel": ""}"#,
+                "namespaceLabel: not a valid label key",
+            ),
+            (
+                r#"{"namespaceLabel": "Bad/x"}"#,
+                "namespaceLabel: not a valid label key: prefix",
+            ),
+            (r#"{"namespaceLabel": "a/b/c"}"#, "namespaceLabel"),
+            (r#"{"podLabel": "-x"}"#, "podLabel: not a valid label key"),
+            (r#"{"podLabel": "has space"}"#, "podLabel"),
+            (
+                r#"{"workloadTypes": []}"#,
+                "workloadTypes: must list at least one",
+            ),
+            (
+                r#"{"workloadTypes": ["training", "training"]}"#,
+                "workloadTypes[1]: \"training\" is listed twice",
+            ),
+            (
+                r#"{"workloadTypes": ["ok", "no/slash"]}"#,
+                "workloadTypes[1]: not a valid label value",
+            ),
+            (r#"{"workloadTypes": [""]}"#, "workloadTypes[0]"),
+            (r#"{"workloadTypes": ["-lead"]}"#, "workloadTypes[0]"),
+            (r#"{"gpuResources": ["gpu"]}"#, "gpuResources[0]"),
+            (
+                r#"{"requireGpuQuota": "yes"}"#,
+                "requireGpuQuota: invalid type",
+            ),
+            (r#"{"workloadType": ["x"]}"#, "unknown field `workloadType`"),
+        ] {
+            let m = message(json).unwrap_or_default();
+            assert!(m.contains(needle), "{json}: {m}");
+        }
+        let long = "a".repeat(64);
+        let m = message(&format!(r#"{{"workloadTypes": ["{long}"]}}"#)).unwrap();
+        assert!(m.contains("longer than 63"), "{m}");
+        let long_prefix = format!("{}/x", "a".repeat(254));
+        let m = message(&format!(r#"{{"podLabel": "{long_prefix}"}}"#)).unwrap();
+        assert!(m.contains("253"), "{m}");
+    }
+}
