@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-toleration-required.wasm.
+
+setup() {
+  command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
+  POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/gpu-toleration-required.wasm}"
+  [ -f "$POLICY" ] || skip "$POLICY is missing: run make annotate"
+  DATA="$BATS_TEST_DIRNAME/test_data"
+}
+
+# --- GPU workloads must tolerate the GPU taint (validate mode) ---
+
+@test "accepts a GPU pod that tolerates nvidia.com/gpu" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-tolerated.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" != *'"patchType"'* ]]
+}
+
+@test "rejects a GPU pod without the GPU toleration, naming the toleration to add" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-no-toleration.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to spec.tolerations'* ]]
+}
+
+@test "rejects a Job whose only GPU is in an init container" {
+  run kwctl run --request-path "$DATA/requests/job-gpu-init-only.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.template.spec.initContainers[0]'* ]]
+}
+
+@test "rejects a StatefulSet that tolerates the GPU taint with the wrong effect" {
+  run kwctl run --request-path "$DATA/requests/statefulset-gpu-wrong-effect.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'has effect NoExecute, not NoSchedule'* ]]
+}
+
+@test "accepts the AKS sku=gpu toleration when sku=gpu is the configured taint" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-aks-sku.json" --settings-path "$DATA/settings/aks-sku.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+# --- workloads without GPUs must not tolerate the GPU taint ---
+
+@test "rejects a DaemonSet that tolerates every taint" {
+  run kwctl run --request-path "$DATA/requests/daemonset-logging-tolerates-all.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'an empty key tolerates every taint'* ]]
+}
+
+@test "rejects a web Deployment that tolerates nvidia.com/gpu" {
+  run kwctl run --request-path "$DATA/requests/deployment-web-gpu-toleration.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.template.spec.tolerations[0]'* ]]
+}
+
+@test "accepts the tolerate-everything DaemonSet with rejectNonGpuTolerations false" {
+  run kwctl run --request-path "$DATA/requests/daemonset-logging-tolerates-all.json" --settings-json '{"rejectNonGpuTolerations": false}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+# --- mode: mutate ---
+
+@test "mutate mode adds the missing toleration to a Deployment" {
+  run kwctl run --request-path "$DATA/requests/deployment-gpu-no-tolerations.json" --settings-path "$DATA/settings/mutate.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'"patchType":"JSONPatch"'* ]]
+}
+
+@test "mutate mode adds the missing toleration to a CronJob" {
+  run kwctl run --request-path "$DATA/requests/cronjob-gpu-no-toleration.json" --settings-path "$DATA/settings/mutate.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'"patchType":"JSONPatch"'* ]]
+}
+
+@test "mutate mode leaves an already mutated pod alone (idempotent)" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-mutated.json" --settings-path "$DATA/settings/mutate.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" != *'"patchType"'* ]]
+}
+
+@test "mutate mode still rejects a non-GPU workload tolerating the GPU taint" {
+  run kwctl run --request-path "$DATA/requests/deployment-web-gpu-toleration.json" --settings-path "$DATA/settings/mutate.json" "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+}
+
+# --- settings ---
+
+@test "rejects unknown modes in the settings" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-tolerated.json" --settings-path "$DATA/invalid-settings/mode-unknown.json" "$POLICY"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'expected `validate` or `mutate`'* ]]
+}
+
+@test "rejects an empty taints list in the settings" {
+  run kwctl run --request-path "$DATA/requests/pod-gpu-tolerated.json" --settings-path "$DATA/invalid-settings/taints-empty.json" "$POLICY"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'taints: must list at least one taint'* ]]
+}
