@@ -60,11 +60,14 @@ pub fn check(workload: &Workload, settings: &Settings) -> Vec<Violation> {
                 violations.push(v.subject(c.container.name.as_str()));
             }
             if let Some(m) = meant {
-                if !requested.contains(&m.profile) {
+                let suggested = checker.suggestion(&m);
+                // Only known profiles go to the product check: an unknown one
+                // is already a violation of its own.
+                if suggested.profile == m.profile && !requested.contains(&m.profile) {
                     requested.push(m.profile);
                 }
                 let count = parse_device_count(&quantity.0).unwrap_or(0);
-                migs.push((checker.suggestion(&m).resource_name(), count));
+                migs.push((suggested.resource_name(), count));
             }
         }
         if settings.strategy == Strategy::Single || migs.is_empty() {
@@ -907,5 +910,32 @@ mod tests {
         let bad = json!({"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE",
             "object": {"spec": {"containers": "nope"}}}).to_string();
         assert!(matches!(eval(bad), Outcome::Reject(_)));
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+    use gpu_policy_core::WorkloadKind;
+    use gpu_policy_core::violation::render;
+
+    /// Quoted in README.md "What it rejects"; keep the two in step.
+    const README_EXAMPLE: &str = r#"3 violations: [1] spec.template.spec.containers[0].resources.limits["nvidia.com/mig-1g.11gb"] "triton": "nvidia.com/mig-1g.11gb" is not a MIG resource the NVIDIA device plugin advertises: MIG profile 1g.11gb exists on no GPU model in the MIG catalogue (fix: use "nvidia.com/mig-1g.10gb" (the nearest known profile)); [2] spec.template.spec.containers[1].resources.limits["nvidia.com/MIG-1g.10gb+me"] "encoder": "nvidia.com/MIG-1g.10gb+me" is not a MIG resource the NVIDIA device plugin advertises: it has upper-case letters (resource names are case-sensitive and the device plugin's are lower case), it uses '+' from the NVIDIA profile name, which the resource name writes as '.' (fix: use "nvidia.com/mig-1g.10gb.me"); [3] spec.template.spec.nodeSelector["nvidia.com/gpu.product"]: selects nvidia.com/gpu.product=NVIDIA-A100-SXM4-40GB (A100-40GB), which has no MIG profile 1g.10gb+me; the pod would stay Pending (fix: ask for one of A100-40GB's profiles (nvidia.com/mig-1g.5gb, nvidia.com/mig-1g.5gb.me, nvidia.com/mig-1g.10gb, nvidia.com/mig-2g.10gb, nvidia.com/mig-3g.20gb, nvidia.com/mig-4g.20gb, nvidia.com/mig-7g.40gb), or select a product that offers it: NVIDIA-A100-SXM4-80GB, NVIDIA-H100-80GB-HBM3)"#;
+
+    /// The example rejection quoted in the README.
+    #[test]
+    fn readme_example_message() {
+        let w = Workload::from_json(
+            WorkloadKind::Deployment,
+            r#"{"metadata": {"name": "triton"}, "spec": {"template": {"spec": {
+                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB"},
+                "containers": [
+                    {"name": "triton", "resources": {"limits": {"nvidia.com/mig-1g.11gb": "1"}}},
+                    {"name": "encoder", "resources": {"limits": {"nvidia.com/MIG-1g.10gb+me": "1"}}}]}}}}"#,
+        )
+        .unwrap();
+        let message = render(&check(&w, &Settings::default()));
+        println!("{message}");
+        assert_eq!(message, README_EXAMPLE);
     }
 }
