@@ -36,10 +36,10 @@ fn cases_yaml_passes_natively() {
                 response.accepted
             ));
         }
-        if let Some(code) = expect.get("code") {
-            if response.code.map(u64::from) != code.as_u64() {
-                failures.push(format!("{name}: code {:?}", response.code));
-            }
+        if let Some(code) = expect.get("code")
+            && response.code.map(u64::from) != code.as_u64()
+        {
+            failures.push(format!("{name}: code {:?}", response.code));
         }
         let needles: Vec<String> = match expect.get("messageContains") {
             Some(serde_yaml::Value::String(s)) => vec![s.clone()],
