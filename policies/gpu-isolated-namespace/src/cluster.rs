@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use gpu_policy_core::pod::ObjectMeta;
+use kubewarden_policy_sdk::error::Error as SdkError;
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListResourcesByNamespaceRequest, get_resource,
 };
@@ -184,9 +185,19 @@ impl HostCluster {
             "list_resources_by_namespace",
             &message,
         )
-        .map_err(|e| LookupError(e.to_string()))?;
+        .map_err(|e| host_error(&*e))?;
         parse_items(&raw)
     }
+}
+
+/// The host's own error text (waPC prefixes it with `Host error: `).
+fn host_error(e: &(dyn std::error::Error + Send + Sync)) -> LookupError {
+    let text = e.to_string();
+    LookupError(
+        text.strip_prefix("Host error: ")
+            .unwrap_or(&text)
+            .to_owned(),
+    )
 }
 
 /// Reads `{"items": [...]}`, whatever the envelope's apiVersion and kind.
@@ -206,7 +217,10 @@ impl ClusterReader for HostCluster {
             disable_cache: false,
             field_masks: None,
         })
-        .map_err(|e| LookupError(e.to_string()))
+        .map_err(|e| match e {
+            SdkError::HostCall { source, .. } => host_error(&*source),
+            other => LookupError(format!("unreadable answer from the host: {other}")),
+        })
     }
 
     fn list_network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, LookupError> {

@@ -60,9 +60,7 @@ impl ClusterReader for Fake {
         }
         match self.namespaces.get(name) {
             Some(v) => Ok(serde_json::from_value(v.clone()).unwrap()),
-            None => Err(LookupError(format!(
-                "error invoking host capability kubernetes.get_resource: Host error: namespaces \"{name}\" not found"
-            ))),
+            None => Err(LookupError(format!("namespaces \"{name}\" not found"))),
         }
     }
 
@@ -370,7 +368,7 @@ fn namespace_lookup_failures_fail_closed() {
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert_eq!(
         m,
-        "metadata.namespace: cannot read Namespace \"ghost\" to check its gpu-workload-type label: error invoking host capability kubernetes.get_resource: Host error: namespaces \"ghost\" not found (fix: create it as a GPU namespace (kubectl create namespace ghost && kubectl label namespace ghost gpu-workload-type=training), or let the policy read v1/Namespace)"
+        "metadata.namespace: cannot read Namespace \"ghost\" to check its gpu-workload-type label: namespaces \"ghost\" not found (fix: create it as a GPU namespace (kubectl create namespace ghost && kubectl label namespace ghost gpu-workload-type=training), or let the policy read v1/Namespace)"
     );
     // No list after a failed namespace read.
     assert_eq!(cluster.calls(), ["get Namespace ghost"]);
