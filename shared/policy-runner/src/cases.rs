@@ -87,6 +87,11 @@ pub struct Expectation {
     /// Substrings that must each appear in some warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings_contain: Option<OneOrMany>,
+    /// Whether `validate_settings` accepts the case's settings (default
+    /// true). `false` tests `validate`'s own defence against settings that
+    /// bypassed settings validation: `validate` still runs and is compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings_valid: Option<bool>,
 }
 
 /// Parses a `cases.yaml` document; `source` names it in errors.
@@ -415,9 +420,17 @@ pub fn run_case(
     };
     runner.set_host_capabilities(session.map(|s| Arc::new(s) as _));
 
-    // kwctl refuses to evaluate with settings the policy rejects: so do we.
+    // kwctl refuses to evaluate with settings the policy rejects: so do we,
+    // unless the case says the settings are meant to be invalid.
+    let settings_valid = case.expect.settings_valid.unwrap_or(true);
     match runner.validate_settings(&settings) {
-        Ok(r) if r.valid => {}
+        Ok(r) if r.valid == settings_valid => {}
+        Ok(r) if r.valid => {
+            return Err(fail(
+                "the case expects settingsValid: false, but validate_settings accepts the settings"
+                    .to_owned(),
+            ));
+        }
         Ok(r) => {
             return Err(fail(format!(
                 "the policy rejects the case's settings: {}",
