@@ -73,7 +73,15 @@ impl Settings {
             }
         }
         targeting.taints = match &self.gpu_taints {
-            Some(taints) => taints.clone(),
+            // An empty value (what a settings form sends for "no value")
+            // stands for any value, like an absent one.
+            Some(taints) => taints
+                .iter()
+                .map(|t| Taint {
+                    value: t.value.clone().filter(|v| !v.is_empty()),
+                    ..t.clone()
+                })
+                .collect(),
             None => default_gpu_taints(),
         };
         targeting
@@ -222,6 +230,11 @@ mod tests {
             t.taints,
             vec![Taint::with_value("dedicated", "gpu", "NoSchedule")]
         );
+        let s: Settings = serde_json::from_str(
+            r#"{"gpuTaints": [{"key": "sku", "value": "", "effect": "NoSchedule"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.targeting().taints, vec![Taint::new("sku", "NoSchedule")]);
         let c = Settings {
             gpu_resources: vec!["nvidia.com/a100".into()],
             ..Settings::default()
