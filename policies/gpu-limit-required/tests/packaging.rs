@@ -7,13 +7,12 @@ use gpu_limit_required::settings::Settings;
 use gpu_policy_core::entry::check_settings;
 use serde_yaml::Value;
 
-fn load(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn example_policy_matches_metadata() {
+    let load = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
     let metadata = load("metadata.yml");
     let example = load("examples/cluster-admission-policy.yaml");
     assert_eq!(example["apiVersion"], "policies.kubewarden.io/v1");
