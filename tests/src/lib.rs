@@ -4,11 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root (the parent of this crate's directory).
+/// The workspace root (the parent of this crate's directory). Cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs the tests too; reading it at run time
+/// keeps a test binary reused from another checkout from testing that one.
 pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     here.parent()
-        .map_or_else(|| here.to_path_buf(), Path::to_path_buf)
+        .map_or_else(|| here.clone(), Path::to_path_buf)
 }
 
 /// Where the built modules are: `$POLICY_WASM_DIR` or `target/policies`.
