@@ -9,7 +9,11 @@ FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*
 # Built modules are copied here under the policy's own name.
 WASM_OUT := target/policies
 
-.PHONY: all build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean
+.PHONY: all build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
+	annotate e2e push
+KWCTL ?= kwctl
+# kwctl-annotated modules (metadata.yml + README embedded), for e2e and push.
+ANNOTATED := annotated
 
 all: build
 
@@ -59,5 +63,33 @@ wasm-unit-test:
 test-wasm: build build-fixtures
 	$(CARGO) test --release -p policy-runner -p wasm-integration-tests
 
+## annotate: embed metadata.yml and README.md into each module with kwctl
+annotate: build
+	@if ! command -v $(KWCTL) >/dev/null 2>&1; then \
+	  echo "SKIP annotate: kwctl is not installed (see https://docs.kubewarden.io)"; exit 0; fi; \
+	mkdir -p $(ANNOTATED); \
+	for p in $(POLICIES); do \
+	  $(KWCTL) annotate -m policies/$$p/metadata.yml -u policies/$$p/README.md \
+	    -o $(ANNOTATED)/$$p.wasm $(WASM_OUT)/$$p.wasm || exit 1; \
+	  echo "annotated $(ANNOTATED)/$$p.wasm"; \
+	done
+
+## e2e: every policy's e2e.bats through kwctl (skipped when kwctl or bats is missing)
+e2e:
+	@if ! command -v $(KWCTL) >/dev/null 2>&1 || ! command -v bats >/dev/null 2>&1; then \
+	  echo "SKIP e2e: needs kwctl and bats on PATH (kwctl: $$(command -v $(KWCTL) || echo missing), bats: $$(command -v bats || echo missing))"; \
+	  exit 0; fi; \
+	$(MAKE) annotate && bats $(foreach p,$(POLICIES),policies/$(p)/e2e.bats)
+
+## push REGISTRY=host/path: kwctl push each annotated policy as <policy>:v<version>
+push: annotate
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=ghcr.io/<org>"; exit 2; }
+	@command -v $(KWCTL) >/dev/null 2>&1 || { echo "make push needs kwctl"; exit 2; }
+	@for p in $(POLICIES); do \
+	  v=$$(sed -n 's/^version = "\(.*\)"/\1/p' policies/$$p/Cargo.toml | head -n 1); \
+	  $(KWCTL) push $(ANNOTATED)/$$p.wasm registry://$(REGISTRY)/$$p:v$$v || exit 1; \
+	done
+
 clean:
 	$(CARGO) clean
+	rm -rf $(ANNOTATED)
