@@ -1,0 +1,491 @@
+//! Which policies run, with which settings and on which objects: by default
+//! the four project policies with `settings: {}` and their metadata.yml
+//! rules; with `--policies`, the ClusterAdmissionPolicy(Group) manifests a
+//! team would `kubectl apply`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use policy_runner::ContextAwareResource;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::PROJECT_POLICIES;
+use crate::expression::Expr;
+use crate::input::{self, InputObject};
+use crate::selection::{LabelSelector, Rule};
+
+/// `spec.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Rejections reject (the default).
+    Protect,
+    /// Rejections are only reported (policy-server logs them, admits).
+    Monitor,
+}
+
+/// Where a member's `.wasm` comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Wasm {
+    /// One of the project's policies: `<wasm-dir>/<name>.wasm`.
+    Project(String),
+    /// A `file://` module reference (as kwctl and policy-server accept).
+    File(PathBuf),
+}
+
+impl Wasm {
+    /// The file to load.
+    pub fn path(&self, wasm_dir: &Path) -> PathBuf {
+        match self {
+            Self::Project(name) => wasm_dir.join(format!("{name}.wasm")),
+            Self::File(path) => path.clone(),
+        }
+    }
+}
+
+/// One waPC module run with one set of settings.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The member's name (group) or the policy's name.
+    pub name: String,
+    /// The module to run, or `None` for a module this tool cannot run
+    /// (a registry reference that is not a project policy).
+    pub wasm: Option<Wasm>,
+    /// The module reference as written.
+    pub module: String,
+    /// Settings passed to `validate`.
+    pub settings: Value,
+    /// Resource types the module may read.
+    pub context_aware_resources: Vec<ContextAwareResource>,
+}
+
+/// A single policy or a group of members with an expression.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A ClusterAdmissionPolicy (or a default policy).
+    Single(Member),
+    /// A ClusterAdmissionPolicyGroup.
+    Group {
+        /// Members, in name order (foreign ones are not evaluated).
+        members: Vec<Member>,
+        /// The parsed expression; `None` = approximated as "all accept".
+        expression: Option<Expr>,
+        /// The expression as written.
+        expression_text: String,
+        /// `spec.message`, shown on rejection.
+        message: Option<String>,
+    },
+}
+
+/// One policy as configured for the run.
+#[derive(Debug, Clone)]
+pub struct PolicyConfig {
+    /// Policy (or group) name as shown in reports.
+    pub name: String,
+    /// Where it was configured (metadata.yml or `file#doc`).
+    pub origin: String,
+    /// Which requests it sees.
+    pub rules: Vec<Rule>,
+    /// `namespaceSelector`.
+    pub namespace_selector: Option<LabelSelector>,
+    /// `objectSelector`.
+    pub object_selector: Option<LabelSelector>,
+    /// `mode`.
+    pub mode: Mode,
+    /// `mutating`: whether a mutation is allowed.
+    pub mutating: bool,
+    /// For a namespaced AdmissionPolicy(Group): the only namespace it sees.
+    pub only_namespace: Option<String>,
+    /// What runs.
+    pub body: Body,
+}
+
+/// A policy from `--policies` that cannot be run offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedPolicy {
+    /// Its name.
+    pub name: String,
+    /// Where it was read.
+    pub origin: String,
+    /// Why it is skipped.
+    pub reason: String,
+}
+
+/// The run's policy configuration.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// Policies to run.
+    pub policies: Vec<PolicyConfig>,
+    /// Policies that are not run.
+    pub skipped: Vec<SkippedPolicy>,
+    /// Things the user should know about how the configuration was read.
+    pub notes: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Metadata {
+    rules: Vec<Rule>,
+    mutating: bool,
+    context_aware_resources: Vec<ContextAwareResource>,
+}
+
+/// The rules every project policy uses (SPEC 4): Pods and the seven
+/// workload kinds, CREATE and UPDATE. Used only when a metadata.yml is missing.
+fn builtin_metadata(policy: &str) -> Metadata {
+    let rule = |group: &str, resources: &[&str]| Rule {
+        api_groups: vec![group.to_owned()],
+        api_versions: vec!["v1".to_owned()],
+        resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+        operations: vec!["CREATE".to_owned(), "UPDATE".to_owned()],
+    };
+    let context_aware_resources = if policy == "gpu-isolated-namespace" {
+        vec![
+            ContextAwareResource::new("v1", "Namespace"),
+            ContextAwareResource::new("networking.k8s.io/v1", "NetworkPolicy"),
+            ContextAwareResource::new("v1", "ResourceQuota"),
+        ]
+    } else {
+        Vec::new()
+    };
+    Metadata {
+        rules: vec![
+            rule("", &["pods", "replicationcontrollers"]),
+            rule(
+                "apps",
+                &["deployments", "replicasets", "statefulsets", "daemonsets"],
+            ),
+            rule("batch", &["jobs", "cronjobs"]),
+        ],
+        mutating: false,
+        context_aware_resources,
+    }
+}
+
+/// The four project policies, `settings: {}`, rules and
+/// contextAwareResources from `policies/<name>/metadata.yml` under `root`.
+pub fn defaults(root: &Path) -> Result<PolicySet> {
+    let mut set = PolicySet::default();
+    for policy in PROJECT_POLICIES {
+        let path = root.join("policies").join(policy).join("metadata.yml");
+        let (metadata, origin) = if path.is_file() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let metadata: Metadata = serde_yaml::from_str(&text)
+                .with_context(|| format!("cannot read rules from {}", path.display()))?;
+            (metadata, path.display().to_string())
+        } else {
+            set.notes.push(format!(
+                "{} is missing: {policy} uses the project's standard rules (Pods and workload kinds, CREATE/UPDATE)",
+                path.display()
+            ));
+            (
+                builtin_metadata(policy),
+                "built-in standard rules".to_owned(),
+            )
+        };
+        set.policies.push(PolicyConfig {
+            name: policy.to_owned(),
+            origin,
+            rules: metadata.rules,
+            namespace_selector: None,
+            object_selector: None,
+            mode: Mode::Protect,
+            mutating: metadata.mutating,
+            only_namespace: None,
+            body: Body::Single(Member {
+                name: policy.to_owned(),
+                wasm: Some(Wasm::Project(policy.to_owned())),
+                module: format!("{policy} (local build)"),
+                settings: Value::Object(serde_json::Map::new()),
+                context_aware_resources: metadata.context_aware_resources,
+            }),
+        });
+    }
+    Ok(set)
+}
+
+/// The module a reference resolves to: a project policy (built locally) or
+/// a `file://` path; `None` for anything else.
+pub fn resolve_module(module: &str) -> Option<Wasm> {
+    if let Some(policy) = project_policy(module) {
+        return Some(Wasm::Project(policy.to_owned()));
+    }
+    module
+        .strip_prefix("file://")
+        .map(|path| Wasm::File(PathBuf::from(path)))
+}
+
+/// The project policy a module reference names, by its last path segment
+/// without tag, digest or `.wasm`:
+/// `registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0`.
+pub fn project_policy(module: &str) -> Option<&'static str> {
+    let last = module.rsplit('/').next().unwrap_or(module);
+    let last = last.split('@').next().unwrap_or(last);
+    let last = last.split(':').next().unwrap_or(last);
+    let last = last.strip_suffix(".wasm").unwrap_or(last);
+    PROJECT_POLICIES.iter().copied().find(|p| *p == last)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PolicySpec {
+    module: Option<String>,
+    settings: Option<Value>,
+    rules: Option<Vec<Rule>>,
+    mutating: bool,
+    mode: Option<String>,
+    namespace_selector: Option<LabelSelector>,
+    object_selector: Option<LabelSelector>,
+    context_aware_resources: Vec<ContextAwareResource>,
+    match_conditions: Option<Vec<Value>>,
+    // ClusterAdmissionPolicyGroup
+    policies: Option<BTreeMap<String, GroupMemberSpec>>,
+    expression: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct GroupMemberSpec {
+    module: String,
+    settings: Option<Value>,
+    context_aware_resources: Vec<ContextAwareResource>,
+}
+
+const POLICY_KINDS: [&str; 4] = [
+    "ClusterAdmissionPolicy",
+    "AdmissionPolicy",
+    "ClusterAdmissionPolicyGroup",
+    "AdmissionPolicyGroup",
+];
+
+/// Reads ClusterAdmissionPolicy / ClusterAdmissionPolicyGroup (and their
+/// namespaced AdmissionPolicy variants) from a file or folder. Other
+/// objects there (a kustomization, ...) are ignored with a note.
+pub fn from_manifests(path: &Path) -> Result<PolicySet> {
+    let inputs = input::load(&[PathBuf::from(path)]);
+    let mut set = PolicySet::default();
+    let mut errors: Vec<String> = inputs.errors.iter().map(ToString::to_string).collect();
+    for object in &inputs.objects {
+        let kind = object.kind();
+        let is_kubewarden = object.api_version().starts_with("policies.kubewarden.io/");
+        if !is_kubewarden || !POLICY_KINDS.contains(&kind) {
+            set.notes.push(format!(
+                "{}: {kind} {} is not a Kubewarden policy; ignored",
+                object.source,
+                object.display_name()
+            ));
+            continue;
+        }
+        if let Err(e) = add_policy(object, &mut set) {
+            errors.push(format!("{}: {e:#}", object.source));
+        }
+    }
+    if !errors.is_empty() {
+        bail!("invalid policy manifests:\n  {}", errors.join("\n  "));
+    }
+    if set.policies.is_empty() && set.skipped.is_empty() {
+        bail!(
+            "{}: no ClusterAdmissionPolicy or ClusterAdmissionPolicyGroup found",
+            path.display()
+        );
+    }
+    Ok(set)
+}
+
+fn settings_or_empty(settings: Option<Value>) -> Value {
+    match settings {
+        None | Some(Value::Null) => Value::Object(serde_json::Map::new()),
+        Some(v) => v,
+    }
+}
+
+fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
+    let kind = object.kind();
+    let name = object.display_name();
+    let origin = object.source.to_string();
+    let spec: PolicySpec = match object.object.get("spec") {
+        None | Some(Value::Null) => bail!("{kind} {name} has no spec"),
+        Some(spec) => serde_json::from_value(spec.clone())
+            .with_context(|| format!("{kind} {name}: unreadable spec"))?,
+    };
+    let mode = match spec.mode.as_deref() {
+        None | Some("protect") => Mode::Protect,
+        Some("monitor") => Mode::Monitor,
+        Some(other) => bail!("{kind} {name}: unknown mode {other:?} (protect or monitor)"),
+    };
+    for selector in [&spec.namespace_selector, &spec.object_selector]
+        .into_iter()
+        .flatten()
+    {
+        selector
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{kind} {name}: {e}"))?;
+    }
+    let rules = match spec.rules {
+        Some(rules) => rules,
+        None => {
+            set.notes.push(format!(
+                "{origin}: {kind} {name} has no rules, so it selects no object"
+            ));
+            Vec::new()
+        }
+    };
+    if spec
+        .match_conditions
+        .as_ref()
+        .is_some_and(|m| !m.is_empty())
+    {
+        set.notes.push(format!(
+            "{origin}: {kind} {name}: matchConditions (CEL) are not evaluated offline; every object its rules select is checked"
+        ));
+    }
+    let only_namespace = kind
+        .starts_with("AdmissionPolicy")
+        .then(|| object.meta("namespace").unwrap_or("default").to_owned());
+
+    let body = if kind.ends_with("Group") {
+        let Some(members_spec) = spec.policies else {
+            bail!("{kind} {name} has no spec.policies");
+        };
+        if members_spec.is_empty() {
+            bail!("{kind} {name}: spec.policies is empty");
+        }
+        let members: Vec<Member> = members_spec
+            .into_iter()
+            .map(|(member, m)| Member {
+                name: member,
+                wasm: resolve_module(&m.module),
+                module: m.module,
+                settings: settings_or_empty(m.settings),
+                context_aware_resources: m.context_aware_resources,
+            })
+            .collect();
+        let foreign: Vec<String> = members
+            .iter()
+            .filter(|m| m.wasm.is_none())
+            .map(|m| format!("{} ({})", m.name, m.module))
+            .collect();
+        if !foreign.is_empty() {
+            set.notes.push(format!(
+                "{origin}: group {name}: members {} are not project policies (nor file:// modules); they are not run and count as accepting",
+                foreign.join(", ")
+            ));
+        }
+        if members.iter().all(|m| m.wasm.is_none()) {
+            set.skipped.push(SkippedPolicy {
+                name,
+                origin,
+                reason: "no member is one of this project's policies or a file:// module"
+                    .to_owned(),
+            });
+            return Ok(());
+        }
+        let expression_text = spec.expression.unwrap_or_default();
+        let expression = match Expr::parse(&expression_text) {
+            Ok(expr) => {
+                let mut called = Vec::new();
+                expr.members(&mut called);
+                if let Some(unknown) = called
+                    .iter()
+                    .find(|c| !members.iter().any(|m| &m.name == *c))
+                {
+                    bail!(
+                        "{kind} {name}: expression calls {unknown}() but spec.policies has no member {unknown}"
+                    );
+                }
+                Some(expr)
+            }
+            Err(why) => {
+                set.notes.push(format!(
+                    "{origin}: group {name}: expression {expression_text:?} is outside the supported subset ({why}); approximated as \"every member must accept\""
+                ));
+                None
+            }
+        };
+        Body::Group {
+            members,
+            expression,
+            expression_text,
+            message: spec.message,
+        }
+    } else {
+        let Some(module) = spec.module else {
+            bail!("{kind} {name} has no spec.module");
+        };
+        let Some(wasm) = resolve_module(&module) else {
+            set.skipped.push(SkippedPolicy {
+                name,
+                origin,
+                reason: format!(
+                    "module {module} is not one of this project's policies ({}) nor a file:// module",
+                    PROJECT_POLICIES.join(", ")
+                ),
+            });
+            return Ok(());
+        };
+        Body::Single(Member {
+            name: name.clone(),
+            wasm: Some(wasm),
+            module,
+            settings: settings_or_empty(spec.settings),
+            context_aware_resources: spec.context_aware_resources,
+        })
+    };
+    set.policies.push(PolicyConfig {
+        name,
+        origin,
+        rules,
+        namespace_selector: spec.namespace_selector,
+        object_selector: spec.object_selector,
+        mode,
+        mutating: spec.mutating,
+        only_namespace,
+        body,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_references() {
+        assert_eq!(
+            project_policy("registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0"),
+            Some("gpu-limit-required")
+        );
+        assert_eq!(
+            project_policy("ghcr.io/x/mig-resource-naming@sha256:abc"),
+            Some("mig-resource-naming")
+        );
+        assert_eq!(
+            project_policy("file:///tmp/gpu-isolated-namespace.wasm"),
+            Some("gpu-isolated-namespace")
+        );
+        assert_eq!(
+            project_policy("registry://ghcr.io/kubewarden/policies/pod-privileged:v1.0.0"),
+            None
+        );
+        assert_eq!(
+            resolve_module("file:///tmp/x.wasm"),
+            Some(Wasm::File("/tmp/x.wasm".into()))
+        );
+        assert_eq!(resolve_module("https://example.com/x.wasm"), None);
+    }
+
+    #[test]
+    fn builtin_rules_cover_workloads() {
+        let m = builtin_metadata("gpu-isolated-namespace");
+        assert_eq!(m.rules.len(), 3);
+        assert_eq!(m.context_aware_resources.len(), 3);
+        assert!(
+            builtin_metadata("gpu-limit-required")
+                .context_aware_resources
+                .is_empty()
+        );
+    }
+}

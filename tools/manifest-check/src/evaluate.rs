@@ -1,0 +1,487 @@
+//! Running the policies: each module compiled once and instantiated once per
+//! configured member, then every selected object evaluated through it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow, bail};
+use policy_runner::{CompiledPolicy, PolicyOptions, PolicyRunner, ValidationResponse};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::admission::{self, Admission};
+use crate::cluster::{InMemoryCluster, NAME_LABEL};
+use crate::config::{Body, Member, Mode, PolicyConfig, PolicySet, SkippedPolicy, Wasm};
+use crate::input::InputObject;
+use crate::patch;
+use crate::selection::{labels_of, rules_match};
+
+/// The outcome of one policy on one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum Verdict {
+    /// Admitted unchanged.
+    Accept,
+    /// Admitted after a mutation.
+    Mutate,
+    /// Rejected by a policy in monitor mode: reported, does not fail the run.
+    MonitorReject,
+    /// Rejected.
+    Reject,
+    /// The policy's rules select the object but a selector excludes it.
+    Skip,
+}
+
+impl Verdict {
+    /// The label shown in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Accept => "ACCEPT",
+            Self::Mutate => "MUTATE",
+            Self::MonitorReject => "MONITOR-REJECT",
+            Self::Reject => "REJECT",
+            Self::Skip => "SKIP",
+        }
+    }
+}
+
+/// One object × policy result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Index into [`Outcome::objects`].
+    #[serde(skip)]
+    pub object: usize,
+    /// Policy (or group) name.
+    pub policy: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Rejection message or skip reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// For MUTATE: the RFC 6902 patch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Vec<Value>>,
+    /// Warnings the policy returned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// An input object as reported.
+#[derive(Debug, Clone)]
+pub struct CheckedObject {
+    /// The input.
+    pub input: InputObject,
+    /// Namespace the request was made in (`None`: cluster-scoped).
+    pub namespace: Option<String>,
+    /// Whether the kind was guessed (not in the built-in table).
+    pub unknown_kind: bool,
+}
+
+impl CheckedObject {
+    /// `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects.
+    pub fn label(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{ns}/{}", self.input.kind(), self.input.display_name()),
+            None => format!("{}/{}", self.input.kind(), self.input.display_name()),
+        }
+    }
+}
+
+/// Everything a report needs.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Every input object.
+    pub objects: Vec<CheckedObject>,
+    /// Results, grouped by object in input order, policies in config order.
+    pub findings: Vec<Finding>,
+    /// Objects no policy's rules select.
+    pub not_checked: Vec<usize>,
+    /// Policies not run.
+    pub skipped_policies: Vec<SkippedPolicy>,
+    /// Notes on the configuration and approximations.
+    pub notes: Vec<String>,
+    /// Policies run, in order.
+    pub policies: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether a protect-mode policy rejected something.
+    pub fn has_rejections(&self) -> bool {
+        self.findings.iter().any(|f| f.verdict == Verdict::Reject)
+    }
+
+    /// How many findings have each verdict.
+    pub fn counts(&self) -> BTreeMap<Verdict, usize> {
+        let mut counts = BTreeMap::new();
+        for f in &self.findings {
+            *counts.entry(f.verdict).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+struct LoadedMember {
+    member: Member,
+    runner: Option<PolicyRunner>,
+}
+
+struct LoadedPolicy {
+    config: PolicyConfig,
+    members: Vec<LoadedMember>,
+}
+
+/// The configured policies, compiled and instantiated.
+pub struct Engine {
+    policies: Vec<LoadedPolicy>,
+    cluster: Arc<InMemoryCluster>,
+    skipped: Vec<SkippedPolicy>,
+    notes: Vec<String>,
+}
+
+impl Engine {
+    /// Compiles every module the configuration uses (each once, in
+    /// parallel), instantiates one runner per member answering lookups from
+    /// `cluster`, and checks every member's settings.
+    pub fn load(set: PolicySet, wasm_dir: &Path, cluster: Arc<InMemoryCluster>) -> Result<Self> {
+        let needed: BTreeSet<Wasm> = set
+            .policies
+            .iter()
+            .flat_map(|p| match &p.body {
+                Body::Single(m) => vec![m],
+                Body::Group { members, .. } => members.iter().collect(),
+            })
+            .filter_map(|m| m.wasm.clone())
+            .collect();
+        let missing: Vec<String> = needed
+            .iter()
+            .map(|w| w.path(wasm_dir))
+            .filter(|path| !path.is_file())
+            .map(|path| path.display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "policy module(s) not built: {}\nrun `make build` in the workspace root (or point --wasm-dir / POLICY_WASM_DIR at the built .wasm files)",
+                missing.join(", ")
+            );
+        }
+        let compiled = compile_all(&needed, wasm_dir)?;
+
+        let mut policies = Vec::new();
+        let mut errors = Vec::new();
+        for config in set.policies {
+            let members = match &config.body {
+                Body::Single(m) => vec![m.clone()],
+                Body::Group { members, .. } => members.clone(),
+            };
+            let mut loaded = Vec::new();
+            for member in members {
+                let runner = match member.wasm.as_ref().and_then(|w| compiled.get(w)) {
+                    None => None,
+                    Some(module) => {
+                        let options = PolicyOptions::default()
+                            .host_capabilities(cluster.clone())
+                            .context_aware_resources(member.context_aware_resources.clone());
+                        let runner = module.instantiate(options)?;
+                        match runner.validate_settings(&member.settings) {
+                            Ok(r) if r.valid => {}
+                            Ok(r) => errors.push(format!(
+                                "{} ({}): settings rejected by {}: {}",
+                                display_member(&config, &member),
+                                config.origin,
+                                member.module,
+                                r.message.unwrap_or_default()
+                            )),
+                            Err(e) => errors.push(format!(
+                                "{} ({}): {e:#}",
+                                display_member(&config, &member),
+                                config.origin
+                            )),
+                        }
+                        Some(runner)
+                    }
+                };
+                loaded.push(LoadedMember { member, runner });
+            }
+            policies.push(LoadedPolicy {
+                config,
+                members: loaded,
+            });
+        }
+        if !errors.is_empty() {
+            bail!(
+                "invalid policy settings (policy-server would not start with them):\n  {}",
+                errors.join("\n  ")
+            );
+        }
+        Ok(Self {
+            policies,
+            cluster,
+            skipped: set.skipped,
+            notes: set.notes,
+        })
+    }
+
+    /// Evaluates every object; `progress` is told after each one.
+    pub fn run(self, inputs: Vec<InputObject>, mut progress: impl FnMut(usize)) -> Outcome {
+        let mut outcome = Outcome {
+            skipped_policies: self.skipped.clone(),
+            notes: self.notes.clone(),
+            policies: self
+                .policies
+                .iter()
+                .map(|p| p.config.name.clone())
+                .collect(),
+            ..Outcome::default()
+        };
+        for (index, input) in inputs.into_iter().enumerate() {
+            let admission = admission::build(&input, index);
+            let before = outcome.findings.len();
+            for policy in &self.policies {
+                if let Some(finding) = self.evaluate(policy, &input, &admission, index) {
+                    outcome.findings.push(finding);
+                }
+            }
+            if outcome.findings.len() == before {
+                outcome.not_checked.push(index);
+            }
+            outcome.objects.push(CheckedObject {
+                namespace: admission.namespace,
+                unknown_kind: !admission.resource_type.known,
+                input,
+            });
+            progress(index + 1);
+        }
+        outcome
+    }
+
+    fn evaluate(
+        &self,
+        policy: &LoadedPolicy,
+        input: &InputObject,
+        admission: &Admission,
+        index: usize,
+    ) -> Option<Finding> {
+        let config = &policy.config;
+        if !rules_match(&config.rules, &admission.resource_type, "CREATE") {
+            return None;
+        }
+        if let Some(only) = &config.only_namespace
+            && admission.namespace.as_ref() != Some(only)
+        {
+            return None;
+        }
+        let finding = |verdict, message: Option<String>| Finding {
+            object: index,
+            policy: config.name.clone(),
+            verdict,
+            message,
+            patch: None,
+            warnings: Vec::new(),
+        };
+        if let Some(why) = self.excluded(config, input, admission) {
+            return Some(finding(Verdict::Skip, Some(why)));
+        }
+        let request = &admission.request;
+        Some(match &config.body {
+            Body::Single(_) => {
+                let member = policy.members.first()?;
+                let runner = member.runner.as_ref()?;
+                let response = run(runner, request, &member.member.settings);
+                let object = request.get("object").unwrap_or(&Value::Null);
+                single_finding(config, index, object, response)
+            }
+            Body::Group {
+                expression,
+                expression_text,
+                message,
+                ..
+            } => {
+                let mut verdicts = BTreeMap::new();
+                let mut rejections = Vec::new();
+                let mut warnings = Vec::new();
+                for member in &policy.members {
+                    let Some(runner) = &member.runner else {
+                        continue;
+                    };
+                    let response = run(runner, request, &member.member.settings);
+                    warnings.extend(response.warnings.clone().unwrap_or_default());
+                    if !response.accepted {
+                        rejections.push(format!(
+                            "{}: {}",
+                            member.member.name,
+                            response.message.unwrap_or_default()
+                        ));
+                    }
+                    verdicts.insert(member.member.name.clone(), response.accepted);
+                }
+                let accepted = match expression {
+                    Some(expr) => expr.eval(&verdicts),
+                    None => verdicts.values().all(|v| *v),
+                };
+                let mut f = if accepted {
+                    finding(Verdict::Accept, None)
+                } else {
+                    let head = message
+                        .clone()
+                        .unwrap_or_else(|| "the group's expression is not satisfied".to_owned());
+                    let how = if expression.is_some() {
+                        format!("expression: {expression_text}")
+                    } else {
+                        "expression approximated as: every member must accept".to_owned()
+                    };
+                    finding(
+                        reject_verdict(config.mode),
+                        Some(format!("{head} ({how}); {}", rejections.join("; "))),
+                    )
+                };
+                f.warnings = warnings;
+                f
+            }
+        })
+    }
+
+    /// Why `namespaceSelector` / `objectSelector` exclude the object, if
+    /// they do (API server semantics: a Namespace is matched on its own
+    /// labels, other cluster-scoped objects are never excluded by it).
+    fn excluded(
+        &self,
+        config: &PolicyConfig,
+        input: &InputObject,
+        admission: &Admission,
+    ) -> Option<String> {
+        if let Some(selector) = &config.namespace_selector {
+            let labels = match &admission.namespace {
+                Some(ns) => Some((ns.clone(), self.cluster.namespace_labels(ns))),
+                None if admission.resource_type.kind == "Namespace"
+                    && admission.resource_type.group.is_empty() =>
+                {
+                    let mut labels = labels_of(&input.object);
+                    let name = input.display_name();
+                    labels.insert(NAME_LABEL.to_owned(), name.clone());
+                    Some((name, labels))
+                }
+                None => None,
+            };
+            if let Some((ns, labels)) = labels
+                && !selector.matches(&labels)
+            {
+                return Some(format!(
+                    "namespace {ns} is excluded by the namespaceSelector"
+                ));
+            }
+        }
+        if let Some(selector) = &config.object_selector
+            && !selector.matches(&labels_of(&input.object))
+        {
+            return Some("the object's labels do not match the objectSelector".to_owned());
+        }
+        None
+    }
+}
+
+fn display_member(config: &PolicyConfig, member: &Member) -> String {
+    if matches!(config.body, Body::Group { .. }) {
+        format!("{} member {}", config.name, member.name)
+    } else {
+        config.name.clone()
+    }
+}
+
+fn reject_verdict(mode: Mode) -> Verdict {
+    match mode {
+        Mode::Protect => Verdict::Reject,
+        Mode::Monitor => Verdict::MonitorReject,
+    }
+}
+
+/// Calls `validate`; a guest error becomes a rejection, as policy-server
+/// answers when a policy fails (failurePolicy Fail).
+fn run(runner: &PolicyRunner, request: &Value, settings: &Value) -> ValidationResponse {
+    runner
+        .validate(request, settings)
+        .unwrap_or_else(|e| ValidationResponse {
+            accepted: false,
+            message: Some(format!("policy error: {e:#}")),
+            code: Some(500),
+            mutated_object: None,
+            warnings: None,
+            audit_annotations: None,
+        })
+}
+
+fn single_finding(
+    config: &PolicyConfig,
+    index: usize,
+    object: &Value,
+    response: ValidationResponse,
+) -> Finding {
+    let mut finding = Finding {
+        object: index,
+        policy: config.name.clone(),
+        verdict: Verdict::Accept,
+        message: None,
+        patch: None,
+        warnings: response.warnings.unwrap_or_default(),
+    };
+    if !response.accepted {
+        finding.verdict = reject_verdict(config.mode);
+        finding.message = Some(
+            response
+                .message
+                .unwrap_or_else(|| "rejected (the policy gave no message)".to_owned()),
+        );
+        return finding;
+    }
+    let Some(mutated) = response.mutated_object else {
+        return finding;
+    };
+    let ops = patch::diff(object, &mutated);
+    if ops.is_empty() {
+        return finding;
+    }
+    match (config.mode, config.mutating) {
+        (Mode::Monitor, _) => {
+            finding.message = Some("monitor mode: the mutation below is not applied".to_owned());
+            finding.patch = Some(ops);
+        }
+        (Mode::Protect, true) => {
+            finding.verdict = Verdict::Mutate;
+            finding.patch = Some(ops);
+        }
+        (Mode::Protect, false) => {
+            // policy-server's answer to a mutation from a non-mutating policy.
+            finding.verdict = Verdict::Reject;
+            finding.message = Some(
+                "The policy attempted to mutate the request, but it is currently configured to not allow mutations (set mutating: true)"
+                    .to_owned(),
+            );
+            finding.patch = Some(ops);
+        }
+    }
+    finding
+}
+
+fn compile_all(needed: &BTreeSet<Wasm>, wasm_dir: &Path) -> Result<BTreeMap<Wasm, CompiledPolicy>> {
+    // Compiling is the slow part of start-up (cranelift); one thread per module.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = needed
+            .iter()
+            .map(|wasm| {
+                let path = wasm.path(wasm_dir);
+                (
+                    wasm.clone(),
+                    scope.spawn(move || CompiledPolicy::from_file(&path)),
+                )
+            })
+            .collect();
+        let mut compiled = BTreeMap::new();
+        for (wasm, handle) in handles {
+            let module = handle
+                .join()
+                .map_err(|_| anyhow!("compiling {} crashed", wasm.path(wasm_dir).display()))??;
+            compiled.insert(wasm, module);
+        }
+        Ok(compiled)
+    })
+}

@@ -1,0 +1,140 @@
+//! `--output junit`: one testsuite per policy, one testcase per object it
+//! checked; rejections are failures, selector exclusions are skipped.
+
+use std::fmt::Write;
+
+use crate::evaluate::{Outcome, Verdict};
+
+/// XML text escaping (attributes and content); control characters other
+/// than tab/newline are not allowed in XML 1.0 and are dropped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub(super) fn render(outcome: &Outcome) -> String {
+    let failures = outcome
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Reject)
+        .count();
+    let skipped = outcome
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Skip)
+        .count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"gpu-policy-check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        outcome.findings.len()
+    );
+    for policy in &outcome.policies {
+        let cases: Vec<_> = outcome
+            .findings
+            .iter()
+            .filter(|f| &f.policy == policy)
+            .collect();
+        let failed = cases
+            .iter()
+            .filter(|f| f.verdict == Verdict::Reject)
+            .count();
+        let skip = cases.iter().filter(|f| f.verdict == Verdict::Skip).count();
+        let _ = writeln!(
+            xml,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skip}\">",
+            escape(policy),
+            cases.len()
+        );
+        for f in cases {
+            let Some(object) = outcome.objects.get(f.object) else {
+                continue;
+            };
+            let _ = write!(
+                xml,
+                "    <testcase name=\"{} ({})\" classname=\"{}\" file=\"{}\"",
+                escape(&object.label()),
+                escape(&object.input.source.to_string()),
+                escape(policy),
+                escape(&object.input.source.file.display().to_string())
+            );
+            let message = f.message.clone().unwrap_or_default();
+            let first_line = message.lines().next().unwrap_or_default();
+            let patch = f
+                .patch
+                .as_ref()
+                .and_then(|p| serde_json::to_string_pretty(p).ok());
+            match f.verdict {
+                Verdict::Accept if patch.is_none() && f.warnings.is_empty() => {
+                    xml.push_str("/>\n");
+                    continue;
+                }
+                _ => xml.push_str(">\n"),
+            }
+            match f.verdict {
+                Verdict::Reject => {
+                    let _ = writeln!(
+                        xml,
+                        "      <failure type=\"REJECT\" message=\"{}\">{}</failure>",
+                        escape(first_line),
+                        escape(&message)
+                    );
+                }
+                Verdict::Skip => {
+                    let _ = writeln!(xml, "      <skipped message=\"{}\"/>", escape(&message));
+                }
+                Verdict::MonitorReject => {
+                    let _ = writeln!(
+                        xml,
+                        "      <system-out>monitor mode, would reject: {}</system-out>",
+                        escape(&message)
+                    );
+                }
+                Verdict::Accept | Verdict::Mutate => {}
+            }
+            if let Some(patch) = patch {
+                let _ = writeln!(
+                    xml,
+                    "      <system-out>JSON patch: {}</system-out>",
+                    escape(&patch)
+                );
+            }
+            if !f.warnings.is_empty() {
+                let _ = writeln!(
+                    xml,
+                    "      <system-err>warnings: {}</system-err>",
+                    escape(&f.warnings.join("; "))
+                );
+            }
+            xml.push_str("    </testcase>\n");
+        }
+        xml.push_str("  </testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_drops_control_characters() {
+        assert_eq!(
+            escape("a<b>&\"c'\u{1b}[1m"),
+            "a&lt;b&gt;&amp;&quot;c&apos;[1m"
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! The default output: one row per object × policy fitted to the terminal
+//! width, then the full text of every rejection and mutation (rows only
+//! show a message's first line).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::TableOptions;
+use crate::evaluate::{Finding, Outcome, Verdict};
+
+const HEADERS: [&str; 4] = ["OBJECT", "POLICY", "VERDICT", "MESSAGE"];
+const GAP: &str = "  ";
+/// The message column never gets narrower than this.
+const MIN_MESSAGE: usize = 30;
+
+/// Cuts `text` to `width` characters, marking the cut with `…`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Cuts `text` from the left: a source keeps its file name and `#doc`.
+fn fit_left(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_owned();
+    }
+    let keep = width.saturating_sub(1);
+    let mut out = String::from("…");
+    out.extend(text.chars().skip(len - keep));
+    out
+}
+
+fn pad(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(len)))
+}
+
+fn paint(text: &str, verdict: Verdict, color: bool) -> String {
+    if !color {
+        return text.to_owned();
+    }
+    let code = match verdict {
+        Verdict::Accept => "32",
+        Verdict::Mutate => "36",
+        Verdict::MonitorReject => "33",
+        Verdict::Reject => "1;31",
+        Verdict::Skip => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+struct Row {
+    /// The object's label, or its source indented by two spaces.
+    object: String,
+    policy: String,
+    /// `None` on a row that only carries a source.
+    verdict: Option<Verdict>,
+    message: String,
+}
+
+impl Row {
+    fn source_only(source: String) -> Self {
+        Self {
+            object: source,
+            policy: String::new(),
+            verdict: None,
+            message: String::new(),
+        }
+    }
+}
+
+/// The table's short form of a message: its first line, without the
+/// leading field path (`spec.containers[0] "x": `) that would fill the
+/// narrow column; the full text is printed below the table.
+fn short(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let (count, rest) = match first.split_once(" violations: [1] ") {
+        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => (Some(n), rest),
+        _ => (None, first),
+    };
+    let looks_like_path = |p: &str| {
+        let path = p.split(' ').next().unwrap_or_default();
+        (path.contains('.') || path.contains('['))
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".[]_-/\"'".contains(c))
+    };
+    let text = match rest.split_once(": ") {
+        Some((prefix, reason)) if looks_like_path(prefix) => reason,
+        _ => rest,
+    };
+    match count {
+        Some(n) => format!("({n} violations) {text}"),
+        None => text.to_owned(),
+    }
+}
+
+fn summary_message(f: &Finding) -> String {
+    let first = short(f.message.as_deref().unwrap_or_default());
+    match (&f.patch, f.verdict) {
+        (Some(p), Verdict::Mutate) => format!("{} JSON patch operation(s), see below", p.len()),
+        _ if first.is_empty() && !f.warnings.is_empty() => {
+            format!("warning: {}", f.warnings.join("; "))
+        }
+        _ => first,
+    }
+}
+
+pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
+    let mut out = String::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut current = None;
+    let mut pending_source: Option<String> = None;
+    for f in &outcome.findings {
+        let Some(object) = outcome.objects.get(f.object) else {
+            continue;
+        };
+        // An object's rows read as a group: its name on the first row, its
+        // file#doc on the second (on a row of its own when it has only one).
+        let object_cell = if current != Some(f.object) {
+            if let Some(source) = pending_source.take() {
+                rows.push(Row::source_only(source));
+            }
+            current = Some(f.object);
+            pending_source = Some(format!("  {}", object.input.source));
+            object.label()
+        } else {
+            pending_source.take().unwrap_or_default()
+        };
+        rows.push(Row {
+            object: object_cell,
+            policy: f.policy.clone(),
+            verdict: Some(f.verdict),
+            message: summary_message(f),
+        });
+    }
+    if let Some(source) = pending_source.take() {
+        rows.push(Row::source_only(source));
+    }
+
+    if rows.is_empty() {
+        out.push_str("No object was checked: no policy's rules select the input's kinds.\n");
+    } else {
+        let widest = |pick: &dyn Fn(&Row) -> usize, header: &str, cap: usize| {
+            rows.iter()
+                .map(pick)
+                .chain([header.len()])
+                .max()
+                .unwrap_or(0)
+                .min(cap)
+        };
+        let mut w_object = widest(&|r| r.object.chars().count(), HEADERS[0], 44);
+        let mut w_policy = widest(&|r| r.policy.chars().count(), HEADERS[1], 32);
+        let w_verdict = widest(
+            &|r| r.verdict.map_or(0, |v| v.label().len()),
+            HEADERS[2],
+            14,
+        );
+        // Keep room for the message: narrow the object column, then the
+        // policy column, down to a readable minimum each.
+        let fixed = |o: usize, p: usize| o + p + w_verdict + 3 * GAP.len();
+        let mut over = (fixed(w_object, w_policy) + MIN_MESSAGE).saturating_sub(options.width);
+        for (column, floor) in [(&mut w_object, 28), (&mut w_policy, 18)] {
+            let cut = over.min(column.saturating_sub(floor));
+            *column -= cut;
+            over -= cut;
+        }
+        let w_message = options
+            .width
+            .saturating_sub(fixed(w_object, w_policy))
+            .max(MIN_MESSAGE);
+        let mut header = String::new();
+        for (h, w) in HEADERS.iter().zip([w_object, w_policy, w_verdict]) {
+            header.push_str(&pad(h, w));
+            header.push_str(GAP);
+        }
+        header.push_str(HEADERS[3]);
+        out.push_str(header.trim_end());
+        out.push('\n');
+        for r in &rows {
+            let mut line = String::new();
+            // Sources are cut from the left so that file#doc stays visible.
+            let object = if r.object.starts_with("  ") {
+                format!(
+                    "  {}",
+                    fit_left(r.object.trim_start(), w_object.saturating_sub(2))
+                )
+            } else {
+                fit(&r.object, w_object)
+            };
+            line.push_str(&pad(&object, w_object));
+            line.push_str(GAP);
+            line.push_str(&pad(&fit(&r.policy, w_policy), w_policy));
+            line.push_str(GAP);
+            if let Some(verdict) = r.verdict {
+                let label = pad(verdict.label(), w_verdict);
+                line.push_str(&paint(&label, verdict, options.color));
+            } else {
+                line.push_str(&pad("", w_verdict));
+            }
+            line.push_str(GAP);
+            line.push_str(&fit(&r.message, w_message));
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+
+    details(outcome, &mut out);
+    footer(outcome, &mut out);
+    out
+}
+
+/// Full messages of rejections, patches of mutations, warnings.
+fn details(outcome: &Outcome, out: &mut String) {
+    let rejected: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| matches!(f.verdict, Verdict::Reject | Verdict::MonitorReject))
+        .collect();
+    if !rejected.is_empty() {
+        out.push_str("\nRejections:\n");
+        for f in rejected {
+            let Some(object) = outcome.objects.get(f.object) else {
+                continue;
+            };
+            let mode = if f.verdict == Verdict::MonitorReject {
+                " [monitor mode: reported only]"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "- {} ({}) by {}{mode}:",
+                object.label(),
+                object.input.source,
+                f.policy
+            );
+            for line in f.message.as_deref().unwrap_or_default().lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    let patched: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.patch.is_some())
+        .collect();
+    if !patched.is_empty() {
+        out.push_str("\nMutations (RFC 6902 JSON patch):\n");
+        for f in patched {
+            let Some(object) = outcome.objects.get(f.object) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "- {} ({}) by {}:",
+                object.label(),
+                object.input.source,
+                f.policy
+            );
+            for op in f.patch.iter().flatten() {
+                let _ = writeln!(out, "    {op}");
+            }
+        }
+    }
+    let warned: Vec<&Finding> = outcome
+        .findings
+        .iter()
+        .filter(|f| !f.warnings.is_empty())
+        .collect();
+    if !warned.is_empty() {
+        out.push_str("\nWarnings:\n");
+        for f in warned {
+            if let Some(object) = outcome.objects.get(f.object) {
+                let _ = writeln!(
+                    out,
+                    "- {} by {}: {}",
+                    object.label(),
+                    f.policy,
+                    f.warnings.join("; ")
+                );
+            }
+        }
+    }
+}
+
+/// Not-checked objects, skipped policies, notes and the summary line.
+fn footer(outcome: &Outcome, out: &mut String) {
+    if !outcome.not_checked.is_empty() {
+        let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for object in outcome
+            .not_checked
+            .iter()
+            .filter_map(|i| outcome.objects.get(*i))
+        {
+            let kind = if object.unknown_kind {
+                format!(
+                    "{} (unknown kind {})",
+                    object.input.kind(),
+                    object.input.api_version()
+                )
+            } else {
+                object.input.kind().to_owned()
+            };
+            let name = match &object.namespace {
+                Some(ns) => format!("{ns}/{}", object.input.display_name()),
+                None => object.input.display_name(),
+            };
+            by_kind.entry(kind).or_default().push(name);
+        }
+        out.push_str("\nNot checked (no policy's rules select these kinds):\n");
+        for (kind, names) in by_kind {
+            let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
+            let more = names.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {kind}: {}{more}", shown.join(", "));
+        }
+    }
+    if !outcome.skipped_policies.is_empty() {
+        out.push_str("\nPolicies not run:\n");
+        for s in &outcome.skipped_policies {
+            let _ = writeln!(out, "  {} ({}): {}", s.name, s.origin, s.reason);
+        }
+    }
+    if !outcome.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for note in &outcome.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+    let counts = outcome.counts();
+    let count = |v: Verdict| counts.get(&v).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{} objects ({} not checked), {} policies: {} accepted, {} mutated, {} rejected, {} rejected in monitor mode, {} skipped by selectors => {}",
+        outcome.objects.len(),
+        outcome.not_checked.len(),
+        outcome.policies.len(),
+        count(Verdict::Accept),
+        count(Verdict::Mutate),
+        count(Verdict::Reject),
+        count(Verdict::MonitorReject),
+        count(Verdict::Skip),
+        if outcome.has_rejections() {
+            "FAIL"
+        } else {
+            "PASS"
+        }
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_and_pads_by_characters() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(fit_left("dir/file.yaml#3", 8), "….yaml#3");
+        assert_eq!(pad("é", 3), "é  ");
+    }
+
+    #[test]
+    fn short_messages_drop_the_field_path() {
+        assert_eq!(
+            short(
+                "spec.containers[0] \"jupyter\": requests nvidia.com/gpu: 1 but sets no limit (fix: x)"
+            ),
+            "requests nvidia.com/gpu: 1 but sets no limit (fix: x)"
+        );
+        assert_eq!(
+            short(
+                "2 violations: [1] metadata.namespace: namespace \"web\" is not a GPU namespace; [2] y"
+            ),
+            "(2 violations) namespace \"web\" is not a GPU namespace; [2] y"
+        );
+        assert_eq!(
+            short("cannot read Namespace x: not found"),
+            "cannot read Namespace x: not found"
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Which objects a policy sees: admission `rules` and the `namespaceSelector`
+//! / `objectSelector` label selectors, with the API server's semantics.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::admission::ResourceType;
+
+/// One admission rule (`rules[]` of a policy or of metadata.yml).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Rule {
+    /// API groups (`""` core, `*` any).
+    pub api_groups: Vec<String>,
+    /// API versions (`*` any).
+    pub api_versions: Vec<String>,
+    /// Plural resources (`*` any; `x/y` names a subresource).
+    pub resources: Vec<String>,
+    /// Operations (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`, `*`).
+    pub operations: Vec<String>,
+}
+
+fn any_matches(list: &[String], value: &str) -> bool {
+    list.iter().any(|item| item == "*" || item == value)
+}
+
+impl Rule {
+    /// Whether a request for `resource_type` with `operation` (no
+    /// subresource) is selected by this rule.
+    pub fn matches(&self, resource_type: &ResourceType, operation: &str) -> bool {
+        any_matches(&self.api_groups, &resource_type.group)
+            && any_matches(&self.api_versions, &resource_type.version)
+            && any_matches(&self.operations, operation)
+            // `*` and `*/*` select main resources; `pods/*` does not.
+            && self.resources.iter().any(|r| {
+                r == "*" || r == "*/*" || r.as_str() == resource_type.resource.as_str()
+            })
+    }
+}
+
+/// Whether any rule selects the request.
+pub fn rules_match(rules: &[Rule], resource_type: &ResourceType, operation: &str) -> bool {
+    rules.iter().any(|r| r.matches(resource_type, operation))
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LabelSelector {
+    /// Exact label values.
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    pub match_expressions: Vec<Requirement>,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Requirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    /// Values for `In` / `NotIn`.
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Checks operators and values, as the API server validates a selector.
+    pub fn validate(&self) -> Result<(), String> {
+        for r in &self.match_expressions {
+            match r.operator.as_str() {
+                "In" | "NotIn" if r.values.is_empty() => {
+                    return Err(format!(
+                        "matchExpressions key {:?}: operator {} needs values",
+                        r.key, r.operator
+                    ));
+                }
+                "Exists" | "DoesNotExist" if !r.values.is_empty() => {
+                    return Err(format!(
+                        "matchExpressions key {:?}: operator {} takes no values",
+                        r.key, r.operator
+                    ));
+                }
+                "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+                other => {
+                    return Err(format!(
+                        "matchExpressions key {:?}: unknown operator {other:?} (In, NotIn, Exists, DoesNotExist)",
+                        r.key
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `labels` satisfy every term (an empty selector matches all).
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|r| {
+                let value = labels.get(&r.key);
+                match r.operator.as_str() {
+                    "In" => value.is_some_and(|v| r.values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !r.values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+/// Labels of a JSON object's `metadata.labels` (non-string values skipped).
+pub fn labels_of(object: &serde_json::Value) -> BTreeMap<String, String> {
+    object
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(serde_json::Value::as_object)
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn rules_with_wildcards() {
+        let pod = ResourceType::of("v1", "Pod");
+        let deploy = ResourceType::of("apps/v1", "Deployment");
+        let rule = Rule {
+            api_groups: strings(&[""]),
+            api_versions: strings(&["v1"]),
+            resources: strings(&["pods"]),
+            operations: strings(&["CREATE", "UPDATE"]),
+        };
+        assert!(rule.matches(&pod, "CREATE"));
+        assert!(!rule.matches(&pod, "DELETE"));
+        assert!(!rule.matches(&deploy, "CREATE"));
+        let all = Rule {
+            api_groups: strings(&["*"]),
+            api_versions: strings(&["*"]),
+            resources: strings(&["*"]),
+            operations: strings(&["*"]),
+        };
+        assert!(all.matches(&deploy, "CREATE"));
+        let sub = Rule {
+            resources: strings(&["pods/status"]),
+            ..all
+        };
+        assert!(!sub.matches(&pod, "CREATE"));
+    }
+
+    #[test]
+    fn selectors() {
+        let labels: BTreeMap<String, String> = [(
+            "kubernetes.io/metadata.name".to_owned(),
+            "kube-system".to_owned(),
+        )]
+        .into();
+        let not_system = LabelSelector {
+            match_expressions: vec![Requirement {
+                key: "kubernetes.io/metadata.name".into(),
+                operator: "NotIn".into(),
+                values: strings(&["kube-system", "kubewarden"]),
+            }],
+            ..LabelSelector::default()
+        };
+        assert!(not_system.validate().is_ok());
+        assert!(!not_system.matches(&labels));
+        assert!(not_system.matches(&BTreeMap::new()));
+        assert!(LabelSelector::default().matches(&labels));
+        let exists = LabelSelector {
+            match_expressions: vec![Requirement {
+                key: "team".into(),
+                operator: "Exists".into(),
+                values: vec![],
+            }],
+            ..LabelSelector::default()
+        };
+        assert!(!exists.matches(&labels));
+        let bad = LabelSelector {
+            match_expressions: vec![Requirement {
+                key: "a".into(),
+                operator: "Equals".into(),
+                values: vec![],
+            }],
+            ..LabelSelector::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("unknown operator"));
+    }
+}

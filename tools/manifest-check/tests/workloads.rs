@@ -1,0 +1,462 @@
+//! The command over real manifests through the built policies: the
+//! annotated verdicts of examples/workloads, exit codes, the output formats,
+//! ClusterAdmissionPolicy configuration and the offline cluster context.
+//! Needs `make build build-fixtures` (fails with that hint otherwise).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{POLICIES, code, require_wasm, root, run, stderr, stdout, wasm_dir, write};
+use serde_json::Value;
+
+/// What a file's leading `# expect:` comment promises.
+#[derive(Debug, PartialEq, Eq)]
+enum Expect {
+    /// No policy rejects any object of the file.
+    Accept,
+    /// Every checked object of the file is rejected by exactly these policies.
+    Reject(BTreeSet<String>),
+}
+
+/// Reads `# expect: accept` / `# expect: reject a, b` from the file's
+/// leading comment block.
+fn expectation(text: &str) -> Option<Expect> {
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("expect:"))?
+        .trim();
+    if line == "accept" {
+        return Some(Expect::Accept);
+    }
+    let policies = line.strip_prefix("reject ")?;
+    Some(Expect::Reject(
+        policies.split(',').map(|p| p.trim().to_owned()).collect(),
+    ))
+}
+
+fn json_run(args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    let report: Value = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(&o), stderr(&o)));
+    (code(&o), report, stderr(&o))
+}
+
+fn results(report: &Value) -> &Vec<Value> {
+    report["results"].as_array().unwrap()
+}
+
+#[test]
+fn example_workloads_get_their_annotated_verdicts() {
+    require_wasm(&POLICIES);
+    let (code, report, err) = json_run(&["examples/workloads"]);
+    assert_eq!(code, 1, "the mistakes must fail the run; stderr: {err}");
+
+    // source ("file#doc") -> rejecting policies, for every checked object.
+    let mut checked: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for r in results(&report) {
+        let source = r["object"]["source"].as_str().unwrap().to_owned();
+        let file = r["object"]["file"].as_str().unwrap().to_owned();
+        let entry = checked.entry(source).or_insert((file, BTreeSet::new()));
+        assert_ne!(r["verdict"], "SKIP", "{r}");
+        if r["verdict"] == "REJECT" {
+            entry.1.insert(r["policy"].as_str().unwrap().to_owned());
+        }
+    }
+    let dir = root().join("examples/workloads");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    let mut failures = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(expect) = expectation(&text) else {
+            failures.push(format!("{name}: no `# expect:` line"));
+            continue;
+        };
+        let objects: Vec<_> = checked
+            .iter()
+            .filter(|(_, (file, _))| file.ends_with(&format!("/{name}")))
+            .collect();
+        match &expect {
+            Expect::Accept => {
+                for (source, (_, rejected)) in &objects {
+                    if !rejected.is_empty() {
+                        failures.push(format!(
+                            "{source}: expected accept, rejected by {rejected:?}"
+                        ));
+                    }
+                }
+            }
+            Expect::Reject(policies) => {
+                if objects.is_empty() {
+                    failures.push(format!(
+                        "{name}: expected rejections but nothing was checked"
+                    ));
+                }
+                for (source, (_, rejected)) in &objects {
+                    if rejected != policies {
+                        failures.push(format!(
+                            "{source}: expected rejection by {policies:?}, got {rejected:?}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nreport: {report:#}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn good_workloads_pass_with_exit_0_and_a_table() {
+    require_wasm(&POLICIES);
+    let o = run(&[
+        "examples/workloads/ml-training-namespace.yaml",
+        "examples/workloads/training-job.yaml",
+        "examples/workloads/web-namespace.yaml",
+        "examples/workloads/web-frontend.yaml",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}\n{}", stderr(&o));
+    assert!(out.starts_with("OBJECT"), "{out}");
+    assert!(out.contains("Job/ml-training/llm-finetune"), "{out}");
+    assert!(out.contains("training-job.yaml#0"), "{out}");
+    assert!(out.contains("ACCEPT"), "{out}");
+    assert!(out.contains("Not checked"), "{out}");
+    assert!(out.contains("Service: web/storefront"), "{out}");
+    assert!(out.trim_end().ends_with("PASS"), "{out}");
+}
+
+#[test]
+fn rejections_exit_1_with_full_messages_below_the_table() {
+    require_wasm(&POLICIES);
+    let o = run(&[
+        "examples/workloads/mistake-gpu-request-without-limit.yaml",
+        "examples/workloads/ml-training-namespace.yaml",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(out.contains("REJECT"), "{out}");
+    assert!(out.contains("Rejections:"), "{out}");
+    assert!(out.contains("- Pod/ml-training/notebook (examples/workloads/mistake-gpu-request-without-limit.yaml#0) by gpu-limit-required:"), "{out}");
+    assert!(out.contains("nvidia.com/gpu"), "{out}");
+    assert!(out.trim_end().ends_with("FAIL"), "{out}");
+    // Rows fit the default 120 columns.
+    for line in out.lines().take_while(|l| !l.is_empty()) {
+        assert!(line.chars().count() <= 120, "{line}");
+    }
+}
+
+#[test]
+fn namespace_missing_from_the_input_fails_closed_naming_it() {
+    require_wasm(&["gpu-isolated-namespace"]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lost\n  namespace: team-ghost\n  labels: {gpu-workload-type: training}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers:\n  - name: c\n    image: cuda\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
+    );
+    let (code, report, _) = json_run(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let r = results(&report)
+        .iter()
+        .find(|r| r["policy"] == "gpu-isolated-namespace")
+        .unwrap();
+    assert_eq!(r["verdict"], "REJECT", "{r}");
+    let message = r["message"].as_str().unwrap();
+    assert!(message.contains("team-ghost"), "{message}");
+}
+
+#[test]
+fn unknown_kinds_and_lists_are_handled() {
+    require_wasm(&POLICIES);
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "mixed.yaml",
+        r#"apiVersion: example.com/v1alpha1
+kind: InferenceService
+metadata: {name: llama, namespace: ml-inference}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cfg}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: cpu}
+  spec:
+    containers: [{name: c, image: nginx}]
+"#,
+    );
+    let (code, report, _) = json_run(&[f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    let not_checked = report["notChecked"].as_array().unwrap();
+    assert_eq!(not_checked.len(), 2, "{report:#}");
+    assert_eq!(not_checked[0]["kind"], "InferenceService");
+    assert_eq!(not_checked[0]["unknownKind"], true);
+    let pod: Vec<_> = results(&report)
+        .iter()
+        .filter(|r| {
+            r["object"]["source"]
+                .as_str()
+                .unwrap()
+                .ends_with("#1.items[1]")
+        })
+        .collect();
+    assert_eq!(pod.len(), 4, "{report:#}");
+    assert!(pod.iter().all(|r| r["verdict"] == "ACCEPT"), "{report:#}");
+    assert_eq!(pod[0]["object"]["namespace"], "default");
+}
+
+#[test]
+fn junit_output_has_a_suite_per_policy_and_failures() {
+    require_wasm(&POLICIES);
+    let o = run(&["--output", "junit", "examples/workloads"]);
+    assert_eq!(code(&o), 1);
+    let xml = stdout(&o);
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    for p in POLICIES {
+        assert!(xml.contains(&format!("<testsuite name=\"{p}\"")), "{xml}");
+    }
+    assert!(xml.contains("<failure type=\"REJECT\""), "{xml}");
+    assert!(xml.contains("Deployment/ml-inference/llm-serving"), "{xml}");
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        xml.matches("</testsuite>").count()
+    );
+    assert!(xml.trim_end().ends_with("</testsuites>"));
+}
+
+fn fixture_cap(name: &str, extra: &str) -> String {
+    let wasm = wasm_dir().join("test-policy.wasm");
+    let wasm = std::fs::canonicalize(&wasm).unwrap_or(wasm);
+    format!(
+        "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {{name: {name}}}\nspec:\n  module: file://{}\n  rules:\n  - {{apiGroups: [\"\"], apiVersions: [v1], resources: [pods], operations: [CREATE]}}\n{extra}",
+        wasm.display()
+    )
+}
+
+const LABELLED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ml\n  labels: {team: a}\nspec:\n  containers: [{name: c, image: nginx}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ml, labels: {test/allowed: \"true\"}}\n";
+
+#[test]
+fn mutations_are_shown_as_json_patches() {
+    require_wasm(&["test-policy"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pods = write(dir.path(), "pod.yaml", LABELLED_POD);
+    let caps = tempfile::tempdir().unwrap();
+    write(
+        caps.path(),
+        "m.yaml",
+        &fixture_cap(
+            "adds-label",
+            "  mutating: true\n  settings: {mutate: true}\n",
+        ),
+    );
+    let (code, report, _) = json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    let r = &results(&report)[0];
+    assert_eq!(r["verdict"], "MUTATE", "{r}");
+    assert_eq!(r["patch"][0]["op"], "add", "{r}");
+    assert_eq!(
+        r["patch"][0]["path"], "/metadata/labels/test~1mutated",
+        "{r}"
+    );
+
+    // The same policy without `mutating: true` is refused, as policy-server does.
+    write(
+        caps.path(),
+        "m.yaml",
+        &fixture_cap("adds-label", "  settings: {mutate: true}\n"),
+    );
+    let (code, report, _) = json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        results(&report)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not allow mutations")
+    );
+}
+
+#[test]
+fn monitor_mode_selectors_and_foreign_modules() {
+    require_wasm(&["test-policy", "gpu-limit-required"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pods = write(
+        dir.path(),
+        "pods.yaml",
+        &format!(
+            "{LABELLED_POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: unlabelled, namespace: ml}}\nspec:\n  containers: [{{name: c, image: nginx}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: sys, namespace: kube-system}}\nspec:\n  containers: [{{name: c, image: nginx}}]\n"
+        ),
+    );
+    let caps = tempfile::tempdir().unwrap();
+    write(
+        caps.path(),
+        "policies.yaml",
+        &format!(
+            "{}---\napiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {{name: privileged}}\nspec:\n  module: registry://ghcr.io/kubewarden/policies/pod-privileged:v1.0.0\n  rules: []\n",
+            fixture_cap(
+                "team-label",
+                "  mode: monitor\n  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}\n"
+            )
+        ),
+    );
+    let (code, report, _) = json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "monitor mode never fails the run: {report:#}");
+    let verdicts: Vec<(&str, &str)> = results(&report)
+        .iter()
+        .map(|r| {
+            (
+                r["object"]["name"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("p", "ACCEPT"),
+            ("unlabelled", "MONITOR-REJECT"),
+            ("sys", "SKIP")
+        ],
+        "{report:#}"
+    );
+    assert_eq!(report["skippedPolicies"][0]["name"], "privileged");
+}
+
+#[test]
+fn context_aware_lookups_follow_context_aware_resources() {
+    require_wasm(&["test-policy"]);
+    let dir = tempfile::tempdir().unwrap();
+    let pods = write(
+        dir.path(),
+        "pods.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: reads-ns\n  namespace: ml\n  labels: {team: a}\n  annotations: {test/lookup-namespace: ml}\nspec:\n  containers: [{name: c, image: nginx}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ml, labels: {test/allowed: \"true\"}}\n",
+    );
+    let caps = tempfile::tempdir().unwrap();
+    // No contextAwareResources: the lookup is refused, the policy rejects.
+    write(caps.path(), "p.yaml", &fixture_cap("reader", ""));
+    let (code, report, _) = json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        results(&report)[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not been granted access"),
+        "{report:#}"
+    );
+    // Granted: answered from the Namespace in the input.
+    write(
+        caps.path(),
+        "p.yaml",
+        &fixture_cap(
+            "reader",
+            "  contextAwareResources:\n  - {apiVersion: v1, kind: Namespace}\n",
+        ),
+    );
+    let (code, report, _) = json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn groups_evaluate_their_expression() {
+    require_wasm(&["gpu-limit-required", "gpu-toleration-required"]);
+    let caps = tempfile::tempdir().unwrap();
+    let group = |expression: &str| {
+        format!(
+            "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicyGroup\nmetadata: {{name: gpu-basics}}\nspec:\n  rules:\n  - {{apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE, UPDATE]}}\n  policies:\n    limits: {{module: \"registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0\", settings: {{}}}}\n    tolerations: {{module: \"registry://ghcr.io/gpu-policies/gpu-toleration-required:v0.1.0\"}}\n  expression: \"{expression}\"\n  message: GPU basics are not met\n"
+        )
+    };
+    let file = "examples/workloads/mistake-gpu-pod-without-toleration.yaml";
+    write(caps.path(), "g.yaml", &group("limits() && tolerations()"));
+    let (code, report, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
+    assert_eq!(code, 1, "{report:#}");
+    let message = results(&report)[0]["message"].as_str().unwrap();
+    assert!(message.starts_with("GPU basics are not met"), "{message}");
+    assert!(message.contains("tolerations: "), "{message}");
+    write(caps.path(), "g.yaml", &group("limits() || tolerations()"));
+    let (code, _, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
+    assert_eq!(code, 0);
+    // Outside the supported CEL subset: every member must accept, said in a note.
+    write(
+        caps.path(),
+        "g.yaml",
+        &group("limits() && tolerations() && request.namespace != 'x'"),
+    );
+    let (code, report, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
+    assert_eq!(code, 1);
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("approximated"),
+        "{report:#}"
+    );
+}
+
+/// `cargo test --release -p manifest-check --test workloads -- --ignored --nocapture`
+/// (or tools/manifest-check/bench.sh): 1,000 generated objects, timed.
+#[test]
+#[ignore = "timing measurement, run explicitly"]
+fn thousand_objects_take_seconds() {
+    require_wasm(&POLICIES);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..1000 {
+        let (ns, gpu) = if i % 2 == 0 {
+            ("ml-training", 1)
+        } else {
+            ("web", 0)
+        };
+        text.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app-{i}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: a{i}}}}}\n  template:\n    metadata: {{labels: {{app: a{i}, gpu-workload-type: training}}}}\n    spec:\n      tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]\n      containers:\n      - name: c\n        image: nvcr.io/nvidia/pytorch:24.05-py3\n        resources: {{limits: {{nvidia.com/gpu: {gpu}, memory: 1Gi}}}}\n"
+        ));
+    }
+    write(dir.path(), "many.yaml", &text);
+    let start = std::time::Instant::now();
+    let o = run(&[
+        "--output",
+        "json",
+        dir.path().to_str().unwrap(),
+        "examples/workloads/ml-training-namespace.yaml",
+    ]);
+    let elapsed = start.elapsed();
+    assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
+    eprintln!("1,000 objects x 4 policies: {elapsed:.2?}");
+    assert!(elapsed.as_secs() < 60, "{elapsed:?}");
+}
