@@ -90,6 +90,25 @@ push: annotate
 	  $(KWCTL) push $(ANNOTATED)/$$p.wasm registry://$(REGISTRY)/$$p:v$$v || exit 1; \
 	done
 
+## artifacthub: artifacthub/<policy>/<version>/{artifacthub-pkg.yml,README.md} + artifacthub-repo.yml
+# from each policy's metadata.yml, questions-ui.yml and README.md, by tools/artifacthub-gen in
+# `kwctl scaffold artifacthub`'s format (createdAt kept per version, monorepo release links);
+# tests/tests/packaging.rs fails when the committed files differ. Where kwctl is installed,
+# kwctl's own scaffold is also written to target/artifacthub-kwctl/ for comparison.
+.PHONY: artifacthub
+artifacthub:
+	$(CARGO) run -q -p artifacthub-gen -- $(CURDIR)
+	@if command -v $(KWCTL) >/dev/null 2>&1; then \
+	  for p in $(POLICIES); do \
+	    v=$$(sed -n 's/^version = "\(.*\)"/\1/p' policies/$$p/Cargo.toml | head -n 1); \
+	    mkdir -p target/artifacthub-kwctl/$$p; \
+	    q=; [ -f policies/$$p/questions-ui.yml ] && q="-q policies/$$p/questions-ui.yml"; \
+	    $(KWCTL) scaffold artifacthub -m policies/$$p/metadata.yml $$q -v $$v \
+	      -o target/artifacthub-kwctl/$$p/artifacthub-pkg.yml || exit 1; \
+	  done; \
+	  echo "kwctl scaffold artifacthub output (for comparison): target/artifacthub-kwctl/"; \
+	fi
+
 clean:
 	$(CARGO) clean
 	rm -rf $(ANNOTATED)
