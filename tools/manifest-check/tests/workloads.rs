@@ -2,6 +2,8 @@
 //! annotated verdicts of examples/workloads, exit codes, the output formats,
 //! ClusterAdmissionPolicy configuration and the offline cluster context.
 //! Needs `make build build-fixtures` (fails with that hint otherwise).
+// The helpers below are test code too (clippy.toml only exempts #[test] fns).
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

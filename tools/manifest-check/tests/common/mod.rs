@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the built binary, locate the
 //! workspace and the built policies.
-#![allow(dead_code)]
+// Test-only helpers: failing loudly is their job.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
