@@ -23,7 +23,11 @@ pub struct Source {
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.file.display(), self.document)?;
+        if self.file.as_os_str() == "-" {
+            write!(f, "<stdin>#{}", self.document)?;
+        } else {
+            write!(f, "{}#{}", self.file.display(), self.document)?;
+        }
         if let Some(item) = self.item {
             write!(f, ".items[{item}]")?;
         }

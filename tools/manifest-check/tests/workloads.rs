@@ -226,6 +226,39 @@ items:
 }
 
 #[test]
+fn reads_stdin_and_writes_reports_to_a_file() {
+    require_wasm(&POLICIES);
+    use std::io::Write;
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.xml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gpu-policy-check"))
+        .args([
+            "-o",
+            "junit",
+            "--output-file",
+            report.to_str().unwrap(),
+            "-",
+        ])
+        .env("POLICY_WASM_DIR", wasm_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let manifest =
+        std::fs::read(root().join("examples/workloads/mistake-misspelt-mig-name.yaml")).unwrap();
+    child.stdin.take().unwrap().write_all(&manifest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        xml.contains("Pod/ml-inference/embeddings-mig-typo (&lt;stdin&gt;#0)"),
+        "{xml}"
+    );
+    assert!(xml.contains("nvidia.com/mig-1g.10gb"), "{xml}");
+}
+
+#[test]
 fn junit_output_has_a_suite_per_policy_and_failures() {
     require_wasm(&POLICIES);
     let o = run(&["--output", "junit", "examples/workloads"]);
