@@ -1,0 +1,9 @@
+//! `make bench`: every GPU policy's `validate` through the project's waPC host
+//! (wasmtime) and natively, on the same payload bytes; the wasm/native ratio,
+//! `.wasm` size and load time. See README.md in this folder.
+
+pub mod noop_guest;
+pub mod policies;
+pub mod replay_cluster;
+pub mod stats;
+pub mod timing;

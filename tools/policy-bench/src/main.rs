@@ -1,0 +1,724 @@
+//! `policy-bench`: times every GPU policy's `validate` through the waPC host
+//! and natively, and writes a markdown report (default
+//! `target/bench/report.md`). Run through `make bench` (after `make build`
+//! and `make build-fixtures`) or:
+//!
+//! ```text
+//! cargo run --release -p policy-bench -- [--quick] [--rounds N]
+//!     [--wasm-dir DIR] [--out FILE] [--policy NAME]... [--request LABEL]...
+//!     [--no-native] [--no-overhead]
+//! cargo run --release -p policy-bench -- --profile native|wasm|host-json
+//!     --policy NAME --request LABEL [--calls N]      # for valgrind/perf
+//! ```
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use policy_bench::noop_guest;
+use policy_bench::policies::{POLICIES, Policy, REQUESTS, Request, data_dir, native_validate};
+use policy_bench::replay_cluster::ReplayCluster;
+use policy_bench::stats::Summary;
+use policy_bench::timing::{self, Budget};
+use policy_runner::{
+    CompiledPolicy, HostCallOutcome, PolicyOptions, PolicyRunner, ReplaySession,
+    ValidationResponse, admission_request,
+};
+use serde_json::{Value, json};
+
+/// Budgets (README "Development"), checked on the GPU-pod request.
+const MAX_WASM_BYTES: u64 = 800_000;
+const MAX_RATIO: f64 = 2.0;
+const MAX_WASM_MEDIAN_US: f64 = 40.0;
+
+struct Options {
+    quick: bool,
+    rounds: usize,
+    wasm_dir: PathBuf,
+    out: PathBuf,
+    policies: Vec<String>,
+    requests: Vec<String>,
+    native: bool,
+    overhead: bool,
+    profile: Option<String>,
+    calls: usize,
+}
+
+fn parse_args() -> Result<Options> {
+    let root = policy_bench::policies::workspace_root();
+    let mut o = Options {
+        quick: false,
+        rounds: 3,
+        wasm_dir: root.join("target/policies"),
+        out: root.join("target/bench/report.md"),
+        policies: Vec::new(),
+        requests: Vec::new(),
+        native: true,
+        overhead: true,
+        profile: None,
+        calls: 20_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--quick" => o.quick = true,
+            "--rounds" => o.rounds = value("--rounds")?.parse().context("--rounds")?,
+            "--wasm-dir" => o.wasm_dir = PathBuf::from(value("--wasm-dir")?),
+            "--out" => o.out = PathBuf::from(value("--out")?),
+            "--policy" => o.policies.push(value("--policy")?),
+            "--request" => o.requests.push(value("--request")?),
+            "--no-native" => o.native = false,
+            "--no-overhead" => o.overhead = false,
+            "--profile" => o.profile = Some(value("--profile")?),
+            "--calls" => o.calls = value("--calls")?.parse().context("--calls")?,
+            "-h" | "--help" => {
+                println!("{}", include_str!("../README.md"));
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other} (see --help)"),
+        }
+    }
+    if o.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    for p in &o.policies {
+        if !POLICIES.iter().any(|x| x.name == p) {
+            bail!("unknown policy {p}");
+        }
+    }
+    for r in &o.requests {
+        if !REQUESTS.iter().any(|x| x.label == r) {
+            bail!(
+                "unknown request {r} (one of {})",
+                REQUESTS.map(|r| r.label).join(", ")
+            );
+        }
+    }
+    Ok(o)
+}
+
+/// A request loaded from `data/`, with kwctl's validate payload for it.
+struct Loaded {
+    request: Request,
+    value: Value,
+    payload: Vec<u8>,
+    session: ReplaySession,
+}
+
+fn settings() -> Value {
+    json!({})
+}
+
+fn load_request(request: Request) -> Result<Loaded> {
+    let path = data_dir().join(request.file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    // Exactly the bytes PolicyRunner::validate hands the guest.
+    let payload = serde_json::to_vec(&json!({
+        "request": admission_request(&value)?,
+        "settings": settings(),
+    }))?;
+    let session = ReplaySession::from_file(&data_dir().join("sessions").join(request.session))?;
+    Ok(Loaded {
+        request,
+        value,
+        payload,
+        session,
+    })
+}
+
+fn wasm_path(dir: &Path, policy: &str) -> PathBuf {
+    dir.join(format!("{policy}.wasm"))
+}
+
+fn instantiate(compiled: &CompiledPolicy, policy: Policy, req: &Loaded) -> Result<PolicyRunner> {
+    let metadata = policy_bench::policies::workspace_root()
+        .join("policies")
+        .join(policy.name)
+        .join("metadata.yml");
+    let mut options = PolicyOptions::default().metadata_file(&metadata)?;
+    if policy.context_aware {
+        options = options.host_capabilities(Arc::new(req.session.clone()));
+    }
+    compiled.instantiate(options)
+}
+
+/// One wasm call, failing on anything a benchmark must not silently time
+/// (a guest error, a lookup the session cannot answer).
+fn checked_wasm(runner: &PolicyRunner, req: &Loaded) -> Result<ValidationResponse> {
+    let response = runner.validate(&req.value, &settings())?;
+    for call in runner.host_calls() {
+        if !matches!(call.outcome, HostCallOutcome::Answered) {
+            bail!(
+                "{}: host call not answered on {}: {call}",
+                runner.label(),
+                req.request.label
+            );
+        }
+    }
+    Ok(response)
+}
+
+fn decision(r: &ValidationResponse) -> String {
+    if r.mutated_object.is_some() {
+        "mutate".to_owned()
+    } else if r.accepted {
+        "accept".to_owned()
+    } else {
+        "reject".to_owned()
+    }
+}
+
+/// What is timed, and its samples.
+struct Job<'a> {
+    kind: &'static str,
+    policy: &'static str,
+    request: &'static str,
+    call: Box<dyn FnMut() -> bool + 'a>,
+    samples: Vec<u64>,
+    failed: bool,
+}
+
+struct PolicyInfo {
+    name: &'static str,
+    bytes: u64,
+    compile: Duration,
+    instantiate: Duration,
+}
+
+fn main() -> Result<()> {
+    let options = parse_args()?;
+    if let Some(mode) = options.profile.clone() {
+        return profile(&options, &mode);
+    }
+    let budget = if options.quick {
+        Budget::quick()
+    } else {
+        Budget::standard()
+    };
+    let policies: Vec<Policy> = POLICIES
+        .into_iter()
+        .filter(|p| options.policies.is_empty() || options.policies.iter().any(|n| n == p.name))
+        .collect();
+    let requests: Vec<Loaded> = REQUESTS
+        .into_iter()
+        .filter(|r| options.requests.is_empty() || options.requests.iter().any(|n| n == r.label))
+        .map(load_request)
+        .collect::<Result<_>>()?;
+
+    // Compile and instantiate everything first (load time is its own column).
+    let mut infos = Vec::new();
+    let mut runners: Vec<(Policy, &Loaded, PolicyRunner, String)> = Vec::new();
+    for policy in &policies {
+        let path = wasm_path(&options.wasm_dir, policy.name);
+        let bytes = std::fs::metadata(&path)
+            .with_context(|| format!("{} is missing: run `make build` first", path.display()))?
+            .len();
+        let compiled = CompiledPolicy::from_file(&path)?;
+        let mut instantiate_time = None;
+        for req in &requests {
+            let runner = instantiate(&compiled, *policy, req)?;
+            instantiate_time.get_or_insert(runner.load_timings().instantiate);
+            let wasm = checked_wasm(&runner, req)?;
+            let cluster = ReplayCluster::new(req.session.clone());
+            let native: ValidationResponse = serde_json::from_slice(&native_validate(
+                policy.name,
+                &req.payload,
+                Some(&cluster),
+            )?)?;
+            if wasm.accepted != native.accepted || wasm.message != native.message {
+                bail!(
+                    "{} on {}: wasm and native disagree: wasm {:?} / native {:?}",
+                    policy.name,
+                    req.request.label,
+                    wasm.message,
+                    native.message
+                );
+            }
+            runners.push((*policy, req, runner, decision(&wasm)));
+        }
+        infos.push(PolicyInfo {
+            name: policy.name,
+            bytes,
+            compile: compiled.compile_time(),
+            instantiate: instantiate_time.unwrap_or_default(),
+        });
+    }
+    let noop = CompiledPolicy::from_bytes(&noop_guest::module()?, "no-op guest")?;
+    let noop_runners: Vec<(&Loaded, PolicyRunner)> = if options.overhead {
+        requests
+            .iter()
+            .map(|r| Ok((r, noop.instantiate(PolicyOptions::default())?)))
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let test_policy_path = wasm_path(&options.wasm_dir, "test-policy");
+    let test_policy = match (options.overhead, requests.first()) {
+        (true, Some(req)) if req.request.label == "gpu-pod" && test_policy_path.exists() => {
+            let runner = CompiledPolicy::from_file(&test_policy_path)?
+                .instantiate(PolicyOptions::default())?;
+            checked_wasm(&runner, req)?;
+            Some((req, runner))
+        }
+        _ => None,
+    };
+    let clusters: Vec<ReplayCluster> = requests
+        .iter()
+        .map(|r| ReplayCluster::new(r.session.clone()))
+        .collect();
+
+    let mut jobs: Vec<Job> = Vec::new();
+    for (policy, req, runner, _) in &runners {
+        let value = &req.value;
+        jobs.push(Job {
+            kind: "wasm",
+            policy: policy.name,
+            request: req.request.label,
+            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
+            samples: Vec::new(),
+            failed: false,
+        });
+        if options.native {
+            let index = requests
+                .iter()
+                .position(|r| r.request.label == req.request.label)
+                .unwrap_or_default();
+            let cluster = clusters.get(index);
+            let payload = &req.payload;
+            let name = policy.name;
+            jobs.push(Job {
+                kind: "native",
+                policy: policy.name,
+                request: req.request.label,
+                call: Box::new(move || native_validate(name, payload, cluster).is_ok()),
+                samples: Vec::new(),
+                failed: false,
+            });
+        }
+    }
+    for (req, runner) in &noop_runners {
+        let value = &req.value;
+        jobs.push(Job {
+            kind: "noop",
+            policy: "no-op guest",
+            request: req.request.label,
+            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
+            samples: Vec::new(),
+            failed: false,
+        });
+        jobs.push(Job {
+            kind: "host-json",
+            policy: "host JSON only",
+            request: req.request.label,
+            call: Box::new(move || host_json(value).is_ok()),
+            samples: Vec::new(),
+            failed: false,
+        });
+        let empty = settings();
+        jobs.push(Job {
+            kind: "host-json-borrowed",
+            policy: "host JSON borrowed",
+            request: req.request.label,
+            call: Box::new(move || host_json_borrowed(value, &empty).is_ok()),
+            samples: Vec::new(),
+            failed: false,
+        });
+    }
+    if let Some((req, runner)) = &test_policy {
+        let value = &req.value;
+        jobs.push(Job {
+            kind: "test-policy",
+            policy: "test-policy",
+            request: req.request.label,
+            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
+            samples: Vec::new(),
+            failed: false,
+        });
+    }
+
+    let load_before = load_average();
+    let timer_ns = timing::timer_overhead_ns();
+    let started = Instant::now();
+    for round in 1..=options.rounds {
+        eprintln!(
+            "round {round}/{}: {} measurements...",
+            options.rounds,
+            jobs.len()
+        );
+        for job in &mut jobs {
+            let call = &mut job.call;
+            let mut ok = true;
+            timing::run(budget, &mut job.samples, || {
+                ok &= call();
+            });
+            job.failed |= !ok;
+        }
+    }
+    let load_after = load_average();
+    if let Some(job) = jobs.iter().find(|j| j.failed) {
+        bail!(
+            "{} {} on {}: a timed call failed",
+            job.kind,
+            job.policy,
+            job.request
+        );
+    }
+
+    let report = render(&ReportInput {
+        options: &options,
+        requests: &requests,
+        runners: &runners,
+        infos: &infos,
+        jobs: &jobs,
+        load_before: &load_before,
+        load_after: &load_after,
+        timer_ns,
+        elapsed: started.elapsed(),
+    });
+    println!("{report}");
+    if let Some(dir) = options.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.out, &report)
+        .with_context(|| format!("writing {}", options.out.display()))?;
+    eprintln!("report written to {}", options.out.display());
+    Ok(())
+}
+
+/// The host-side JSON work of `PolicyRunner::validate` without the wasm call:
+/// encode kwctl's payload from the request value, decode an answer.
+/// (`json!` takes its values by value: the request `Value` is deep-copied
+/// before it is written out.)
+fn host_json(value: &Value) -> Result<ValidationResponse> {
+    let payload = serde_json::to_vec(&json!({
+        "request": admission_request(value)?,
+        "settings": settings(),
+    }))?;
+    black_box(&payload);
+    Ok(serde_json::from_slice(br#"{"accepted":true}"#)?)
+}
+
+/// kwctl's payload, borrowed.
+#[derive(serde::Serialize)]
+struct PayloadRef<'a> {
+    request: &'a Value,
+    settings: &'a Value,
+}
+
+/// [`host_json`] writing the payload from borrowed values, without the deep
+/// copy: the change proposed for `PolicyRunner::validate`.
+fn host_json_borrowed(value: &Value, settings: &Value) -> Result<ValidationResponse> {
+    let payload = serde_json::to_vec(&PayloadRef {
+        request: admission_request(value)?,
+        settings,
+    })?;
+    black_box(&payload);
+    Ok(serde_json::from_slice(br#"{"accepted":true}"#)?)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
+}
+
+struct ReportInput<'a> {
+    options: &'a Options,
+    requests: &'a [Loaded],
+    runners: &'a [(Policy, &'a Loaded, PolicyRunner, String)],
+    infos: &'a [PolicyInfo],
+    jobs: &'a [Job<'a>],
+    load_before: &'a str,
+    load_after: &'a str,
+    timer_ns: f64,
+    elapsed: Duration,
+}
+
+fn summary(jobs: &[Job], kind: &str, policy: &str, request: &str) -> Option<Summary> {
+    jobs.iter()
+        .find(|j| j.kind == kind && j.policy == policy && j.request == request)
+        .and_then(|j| Summary::from_nanos(&j.samples))
+}
+
+fn us(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn per_s(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one linear report
+fn render(input: &ReportInput) -> String {
+    let mut out = String::new();
+    let o = input.options;
+    let _ = writeln!(out, "## Policy benchmark\n");
+    let _ = writeln!(
+        out,
+        "Machine: {} x {}; load average before {} / after {}; timer overhead {:.0} ns per call; \
+         {} round(s) x {} ms per measurement{}, {:.0} s in all.\n",
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        cpu_model(),
+        input.load_before,
+        input.load_after,
+        input.timer_ns,
+        o.rounds,
+        if o.quick {
+            Budget::quick()
+        } else {
+            Budget::standard()
+        }
+        .measure
+        .as_millis(),
+        if o.quick { " (--quick)" } else { "" },
+        input.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "Per `validate` call, settings `{{}}` (defaults). wasm: `PolicyRunner::validate` on a warm \
+         instance (kwctl's payload encoded by the host, the waPC call, the answer decoded). native: \
+         `gpu_policy_core::entry::validate::<Settings, _>(payload, evaluate)` on the same payload \
+         bytes, answer serialized. gpu-isolated-namespace reads the cluster: wasm through the \
+         host's replay session, native through the same session in-process (lookup requests \
+         encoded and decoded, answers parsed by the policy's types), so its native number \
+         includes every step but the waPC round trips.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| policy | request | decision | wasm median µs | wasm p99 µs | wasm evals/s | native median µs | native p99 µs | native evals/s | wasm/native | guest-only wasm/native |"
+    );
+    let _ = writeln!(out, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (policy, req, _, decision) in input.runners {
+        let label = req.request.label;
+        let wasm = summary(input.jobs, "wasm", policy.name, label);
+        let native = summary(input.jobs, "native", policy.name, label);
+        let noop = summary(input.jobs, "noop", "no-op guest", label);
+        let cell = |s: Option<Summary>, f: fn(&Summary) -> String| {
+            s.as_ref().map_or_else(|| "-".to_owned(), f)
+        };
+        let ratio = match (wasm, native) {
+            (Some(w), Some(n)) if n.median_us > 0.0 => format!("{:.2}", w.median_us / n.median_us),
+            _ => "-".to_owned(),
+        };
+        let guest_ratio = match (wasm, native, noop) {
+            (Some(w), Some(n), Some(z)) if n.median_us > 0.0 => {
+                format!("{:.2}", (w.median_us - z.median_us) / n.median_us)
+            }
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            policy.name,
+            label,
+            decision,
+            cell(wasm, |s| us(s.median_us)),
+            cell(wasm, |s| us(s.p99_us)),
+            cell(wasm, |s| per_s(s.per_second())),
+            cell(native, |s| us(s.median_us)),
+            cell(native, |s| us(s.p99_us)),
+            cell(native, |s| per_s(s.per_second())),
+            ratio,
+            guest_ratio,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n\"guest-only\" subtracts the no-op guest's time on the same request (the host's share, \
+         below) from the wasm median.\n"
+    );
+
+    let _ = writeln!(
+        out,
+        "| policy | .wasm bytes | compile ms | instantiate ms |\n|---|--:|--:|--:|"
+    );
+    for info in input.infos {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {:.2} |",
+            info.name,
+            info.bytes,
+            info.compile.as_secs_f64() * 1000.0,
+            info.instantiate.as_secs_f64() * 1000.0
+        );
+    }
+
+    if o.overhead {
+        let _ = writeln!(
+            out,
+            "\nHost overhead: the same `PolicyRunner::validate` call on a no-op guest (copies the \
+             request in, answers `{{\"accepted\":true}}`), and the host's JSON work alone \
+             (encoding kwctl's payload from the request value, decoding an answer), as \
+             `PolicyRunner::validate` does it today (`json!` deep-copies the request `Value` \
+             first) and written from borrowed values instead.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| request | payload bytes | no-op guest median µs | host JSON only median µs | host JSON, borrowed median µs |\n|---|--:|--:|--:|--:|"
+        );
+        for req in input.requests {
+            let label = req.request.label;
+            let noop = summary(input.jobs, "noop", "no-op guest", label);
+            let json = summary(input.jobs, "host-json", "host JSON only", label);
+            let borrowed = summary(
+                input.jobs,
+                "host-json-borrowed",
+                "host JSON borrowed",
+                label,
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                label,
+                req.payload.len(),
+                noop.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
+                json.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
+                borrowed.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
+            );
+        }
+        if let Some(s) = summary(input.jobs, "test-policy", "test-policy", "gpu-pod") {
+            let _ = writeln!(
+                out,
+                "\nReference: tests/fixtures/test-policy (SDK style: deserializes the whole \
+                 request into k8s-openapi types, checks one label) takes {} µs median on gpu-pod.",
+                us(s.median_us)
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\nRequests (tools/policy-bench/data/):\n");
+    for req in input.requests {
+        let _ = writeln!(
+            out,
+            "- `{}` ({}, {} bytes as sent): {}; namespace session `sessions/{}`.",
+            req.request.label,
+            req.request.file,
+            req.payload.len(),
+            req.request.description,
+            req.request.session
+        );
+    }
+
+    let _ = writeln!(out, "\nBudgets on gpu-pod:\n");
+    for info in input.infos {
+        let mut notes = Vec::new();
+        let size_ok = info.bytes <= MAX_WASM_BYTES;
+        notes.push(format!(
+            "size {} B {} {MAX_WASM_BYTES}",
+            info.bytes,
+            if size_ok { "<=" } else { ">" }
+        ));
+        let wasm = summary(input.jobs, "wasm", info.name, "gpu-pod");
+        let native = summary(input.jobs, "native", info.name, "gpu-pod");
+        let mut ok = size_ok;
+        if let Some(w) = wasm {
+            let fast = w.median_us <= MAX_WASM_MEDIAN_US;
+            ok &= fast;
+            notes.push(format!(
+                "median {} µs {} {MAX_WASM_MEDIAN_US}",
+                us(w.median_us),
+                if fast { "<=" } else { ">" }
+            ));
+            if let Some(n) = native {
+                let ratio = w.median_us / n.median_us;
+                let within = ratio <= MAX_RATIO;
+                ok &= within;
+                notes.push(format!(
+                    "wasm/native {ratio:.2} {} {MAX_RATIO}",
+                    if within { "<=" } else { ">" }
+                ));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "- {}: {} ({})",
+            info.name,
+            if ok { "PASS" } else { "MISS" },
+            notes.join(", ")
+        );
+    }
+    out
+}
+
+/// `--profile native|wasm`: many calls, one line of output; for
+/// `valgrind --tool=callgrind` or `perf`.
+fn profile(options: &Options, mode: &str) -> Result<()> {
+    let (Some(policy_name), Some(request_label)) =
+        (options.policies.first(), options.requests.first())
+    else {
+        bail!("--profile needs --policy NAME and --request LABEL");
+    };
+    let policy = POLICIES
+        .into_iter()
+        .find(|p| p.name == policy_name)
+        .context("unknown policy")?;
+    let request = REQUESTS
+        .into_iter()
+        .find(|r| r.label == request_label)
+        .context("unknown request")?;
+    let req = load_request(request)?;
+    let start = Instant::now();
+    match mode {
+        "native" => {
+            let cluster = ReplayCluster::new(req.session.clone());
+            for _ in 0..options.calls {
+                black_box(native_validate(
+                    policy.name,
+                    black_box(&req.payload),
+                    Some(&cluster),
+                )?);
+            }
+        }
+        "wasm" => {
+            let compiled = CompiledPolicy::from_file(wasm_path(&options.wasm_dir, policy.name))?;
+            let runner = instantiate(&compiled, policy, &req)?;
+            for _ in 0..options.calls {
+                black_box(runner.validate(&req.value, &settings())?);
+            }
+        }
+        "host-json" => {
+            for _ in 0..options.calls {
+                black_box(host_json(black_box(&req.value))?);
+            }
+        }
+        other => bail!("--profile native|wasm|host-json, not {other}"),
+    }
+    let elapsed = start.elapsed();
+    #[allow(clippy::cast_precision_loss)]
+    let per_call = elapsed.as_secs_f64() * 1e6 / options.calls.max(1) as f64;
+    println!(
+        "{mode} {} on {}: {} calls in {:.3} s ({per_call:.2} µs per call, mean)",
+        policy.name,
+        request.label,
+        options.calls,
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
