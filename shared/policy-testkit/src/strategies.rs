@@ -1,0 +1,622 @@
+//! The proptest strategies.
+
+use proptest::collection::{btree_map, vec};
+use proptest::option;
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{Map, Value, json};
+
+use crate::build;
+
+/// Words the policies look at, so that random choices hit the interesting
+/// branches often, not once in a billion.
+const WORDS: &[&str] = &[
+    "",
+    "nvidia.com/gpu",
+    "nvidia.com/gpu.present",
+    "nvidia.com/gpu.product",
+    "nvidia.com/mig.strategy",
+    "amd.com/gpu",
+    "gpu.intel.com/i915",
+    "sku",
+    "gpu",
+    "true",
+    "NVIDIA-A100-SXM4-40GB",
+    "NVIDIA-H100-80GB-HBM3",
+    "accelerator",
+    "gpu-workload-type",
+    "training",
+    "inference",
+    "batch",
+    "ml",
+    "default",
+    "trainer",
+    "nvidia",
+    "Always",
+    "*",
+    "/",
+    "a/b/c",
+    "\u{0}",
+    "ü",
+    "💥",
+];
+
+/// GPU and non-GPU resource names, including near misses.
+const RESOURCE_NAMES: &[&str] = &[
+    "nvidia.com/gpu",
+    "nvidia.com/gpu.shared",
+    "nvidia.com/mig-1g.5gb",
+    "nvidia.com/mig-1g.10gb",
+    "nvidia.com/mig-2g.20gb",
+    "nvidia.com/mig-3g.40gb",
+    "nvidia.com/mig-7g.80gb",
+    "nvidia.com/mig-1g.10gb+me",
+    "nvidia.com/mig-1g.12gb.shared",
+    "nvidia.com/mig-1c.3g.40gb",
+    "nvidia.com/mig-",
+    "nvidia.com/mig-9g.999gb",
+    "nvidia.com/mig-1g.5GB",
+    "nvidia.com/MIG-1g.5gb",
+    "nvidia.com/a100",
+    "nvidia.com/gpus",
+    "nvidia.com/",
+    "amd.com/gpu",
+    "gpu.intel.com/i915",
+    "gpu.intel.com/xe",
+    "cpu",
+    "memory",
+    "ephemeral-storage",
+    "hugepages-2Mi",
+    "example.com/foo",
+    "",
+];
+
+/// Quantity strings, odd ones on purpose.
+const QUANTITIES: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "8",
+    "1000m",
+    "2000m",
+    "1500m",
+    "500m",
+    "0.5",
+    "1.0",
+    "1k",
+    "1Ki",
+    "1M",
+    "1e3",
+    "1E",
+    "1e400",
+    "-1",
+    "+1",
+    " 1",
+    "1 ",
+    "",
+    "one",
+    "0x10",
+    "1.",
+    ".5",
+    "∞",
+    "NaN",
+    "9223372036854775807",
+    "18446744073709551616",
+    "99999999999999999999999999999999",
+    "4Gi",
+    "100n",
+    "1u",
+    "1e-3",
+    "1..0",
+    "--1",
+    "1m1",
+];
+
+/// A short string: usually an interesting word, sometimes anything.
+pub fn word() -> BoxedStrategy<String> {
+    prop_oneof![
+        6 => select(WORDS).prop_map(str::to_owned),
+        2 => "[a-z0-9./_-]{0,16}",
+        1 => ".{0,8}",
+    ]
+    .boxed()
+}
+
+/// A resource name.
+pub fn resource_name() -> BoxedStrategy<String> {
+    prop_oneof![
+        8 => select(RESOURCE_NAMES).prop_map(str::to_owned),
+        1 => "nvidia\\.com/mig-[0-9]{1,2}[gc]\\.[0-9]{1,3}gb(\\+me|\\.shared)?",
+        1 => "[a-z.]{1,8}/[a-z0-9.+-]{1,12}",
+    ]
+    .boxed()
+}
+
+/// A quantity as JSON: usually a string, sometimes a bare number, `null` or
+/// a boolean.
+pub fn quantity() -> BoxedStrategy<Value> {
+    prop_oneof![
+        8 => select(QUANTITIES).prop_map(Value::from),
+        2 => "[0-9]{1,22}(m|k|Ki|Mi|M|G|e3|E|)".prop_map(Value::from),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => any::<u64>().prop_map(Value::from),
+        1 => any::<f64>().prop_map(Value::from),
+        1 => Just(Value::Null),
+        1 => any::<bool>().prop_map(Value::from),
+    ]
+    .boxed()
+}
+
+/// `limits` or `requests`: absent, `null`, or a map.
+fn resource_list() -> BoxedStrategy<Option<Value>> {
+    prop_oneof![
+        1 => Just(None),
+        1 => Just(Some(Value::Null)),
+        6 => btree_map(resource_name(), quantity(), 0..4)
+            .prop_map(|m| Some(Value::Object(m.into_iter().collect()))),
+    ]
+    .boxed()
+}
+
+/// An env var, `NVIDIA_VISIBLE_DEVICES` often.
+fn env_var() -> BoxedStrategy<Value> {
+    let name = prop_oneof![
+        4 => Just("NVIDIA_VISIBLE_DEVICES".to_owned()),
+        1 => Just("CUDA_VISIBLE_DEVICES".to_owned()),
+        1 => Just("NVIDIA_DRIVER_CAPABILITIES".to_owned()),
+        2 => word(),
+    ];
+    let value = option::of(prop_oneof![
+        select(
+            &[
+                "all", "none", "void", "0", "0,1", "GPU-8a9b", "", " all", "ALL"
+            ][..]
+        )
+        .prop_map(str::to_owned),
+        word(),
+    ]);
+    (name, value, any::<bool>())
+        .prop_map(|(name, value, from)| {
+            let mut env = Map::new();
+            env.insert("name".into(), json!(name));
+            if let Some(v) = value {
+                env.insert("value".into(), json!(v));
+            }
+            if from {
+                env.insert(
+                    "valueFrom".into(),
+                    json!({"configMapKeyRef": {"name": "gpu", "key": "devices"}}),
+                );
+            }
+            Value::Object(env)
+        })
+        .boxed()
+}
+
+/// A container (app, init or ephemeral: the shape is the same).
+pub fn container() -> BoxedStrategy<Value> {
+    (
+        word(),
+        resource_list(),
+        resource_list(),
+        option::of(vec(env_var(), 0..3)),
+        option::of(select(&["Always", "Never", "OnFailure", "", "always"][..])),
+    )
+        .prop_map(|(name, limits, requests, env, restart)| {
+            let mut c = Map::new();
+            c.insert("name".into(), json!(name));
+            c.insert("image".into(), json!("nvcr.io/nvidia/pytorch:24.01-py3"));
+            let mut resources = Map::new();
+            if let Some(l) = limits {
+                resources.insert("limits".into(), l);
+            }
+            if let Some(r) = requests {
+                resources.insert("requests".into(), r);
+            }
+            c.insert("resources".into(), Value::Object(resources));
+            if let Some(env) = env {
+                c.insert("env".into(), Value::Array(env));
+            }
+            if let Some(r) = restart {
+                c.insert("restartPolicy".into(), json!(r));
+            }
+            Value::Object(c)
+        })
+        .boxed()
+}
+
+/// A toleration with random key, operator, value and effect.
+pub fn toleration() -> BoxedStrategy<Value> {
+    let key = prop_oneof![
+        4 => select(&["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "sku", ""][..])
+            .prop_map(str::to_owned),
+        1 => word(),
+    ];
+    let operator = prop_oneof![
+        4 => select(&["Exists", "Equal", "", "exists", "In"][..]).prop_map(str::to_owned),
+        1 => word(),
+    ];
+    let value = option::of(prop_oneof![
+        select(&["present", "gpu", "true", ""][..]).prop_map(str::to_owned),
+        word(),
+    ]);
+    let effect = option::of(prop_oneof![
+        4 => select(&["NoSchedule", "PreferNoSchedule", "NoExecute", ""][..])
+            .prop_map(str::to_owned),
+        1 => word(),
+    ]);
+    (key, operator, value, effect, option::of(any::<i64>()))
+        .prop_map(|(key, operator, value, effect, seconds)| {
+            let mut t = Map::new();
+            t.insert("key".into(), json!(key));
+            t.insert("operator".into(), json!(operator));
+            if let Some(v) = value {
+                t.insert("value".into(), json!(v));
+            }
+            if let Some(e) = effect {
+                t.insert("effect".into(), json!(e));
+            }
+            if let Some(s) = seconds {
+                t.insert("tolerationSeconds".into(), json!(s));
+            }
+            Value::Object(t)
+        })
+        .boxed()
+}
+
+/// A label key: GPU node labels often.
+fn label_key() -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => select(&[
+            "nvidia.com/gpu.present",
+            "nvidia.com/gpu.product",
+            "nvidia.com/gpu.count",
+            "nvidia.com/mig.strategy",
+            "kubernetes.azure.com/accelerator",
+            "accelerator",
+            "amd.com/gpu.family",
+            "feature.node.kubernetes.io/pci-10de.present",
+            "gpu-workload-type",
+            "topology.kubernetes.io/zone",
+        ][..])
+        .prop_map(str::to_owned),
+        1 => word(),
+    ]
+    .boxed()
+}
+
+/// A label value.
+fn label_value() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => select(&[
+            "true", "training", "inference", "batch", "NVIDIA-A100-SXM4-40GB",
+            "NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3", "NVIDIA-A30", "mixed", "single", "1",
+        ][..])
+        .prop_map(str::to_owned),
+        1 => word(),
+    ]
+    .boxed()
+}
+
+/// Required node affinity terms.
+fn affinity() -> BoxedStrategy<Value> {
+    let expression = (
+        label_key(),
+        select(
+            &[
+                "In",
+                "NotIn",
+                "Exists",
+                "DoesNotExist",
+                "Gt",
+                "Lt",
+                "in",
+                "",
+            ][..],
+        ),
+        option::of(vec(label_value(), 0..3)),
+    )
+        .prop_map(|(key, operator, values)| {
+            let mut e = Map::new();
+            e.insert("key".into(), json!(key));
+            e.insert("operator".into(), json!(operator));
+            if let Some(v) = values {
+                e.insert("values".into(), json!(v));
+            }
+            Value::Object(e)
+        });
+    vec(vec(expression, 0..3), 0..3)
+        .prop_map(|terms| {
+            let terms: Vec<Value> = terms
+                .into_iter()
+                .map(|exprs| json!({"matchExpressions": exprs}))
+                .collect();
+            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}})
+        })
+        .boxed()
+}
+
+/// A pod spec: containers, init containers (sidecars too), ephemeral
+/// containers, tolerations, nodeSelector, node affinity, runtimeClassName.
+pub fn pod_spec() -> BoxedStrategy<Value> {
+    (
+        vec(container(), 0..4),
+        option::of(vec(container(), 0..3)),
+        option::of(vec(container(), 0..2)),
+        option::of(vec(toleration(), 0..4)),
+        option::of(btree_map(label_key(), label_value(), 0..3)),
+        option::of(affinity()),
+        option::of(select(&["nvidia", "nvidia-cdi", "runc", ""][..])),
+    )
+        .prop_map(
+            |(containers, init, ephemeral, tolerations, selector, affinity, runtime)| {
+                let mut spec = Map::new();
+                spec.insert("containers".into(), Value::Array(containers));
+                if let Some(v) = init {
+                    spec.insert("initContainers".into(), Value::Array(v));
+                }
+                if let Some(v) = ephemeral {
+                    spec.insert("ephemeralContainers".into(), Value::Array(v));
+                }
+                if let Some(v) = tolerations {
+                    spec.insert("tolerations".into(), Value::Array(v));
+                }
+                if let Some(v) = selector {
+                    spec.insert("nodeSelector".into(), json!(v));
+                }
+                if let Some(v) = affinity {
+                    spec.insert("affinity".into(), v);
+                }
+                if let Some(v) = runtime {
+                    spec.insert("runtimeClassName".into(), json!(v));
+                }
+                spec.insert("restartPolicy".into(), json!("Never"));
+                Value::Object(spec)
+            },
+        )
+        .boxed()
+}
+
+/// `(group, version, kind, resource)`: the eight workload kinds mostly, then
+/// NetworkPolicy, kinds no policy knows, and known kinds in the wrong group.
+pub fn workload_kind() -> BoxedStrategy<(String, String, String, String)> {
+    let own = |(g, v, k, r): (&str, &str, &str, &str)| {
+        (g.to_owned(), v.to_owned(), k.to_owned(), r.to_owned())
+    };
+    prop_oneof![
+        16 => select(&build::WORKLOAD_KINDS[..]).prop_map(own),
+        2 => Just(own(("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"))),
+        1 => Just(own(("", "v1", "ConfigMap", "configmaps"))),
+        1 => Just(own(("extensions", "v1beta1", "Deployment", "deployments"))),
+        1 => (word(), word()).prop_map(|(g, k)| (g, "v1".to_owned(), k, "things".to_owned())),
+    ]
+    .boxed()
+}
+
+/// A NetworkPolicy spec (for gpu-isolated-namespace's protection rule).
+fn network_policy_spec() -> BoxedStrategy<Value> {
+    (
+        option::of(btree_map(label_key(), label_value(), 0..2)),
+        option::of(vec(select(&["Ingress", "Egress", "ingress", ""][..]), 0..3)),
+        option::of(vec(
+            prop_oneof![
+                Just(json!({})),
+                Just(json!({"from": [{"podSelector": {}}]}))
+            ],
+            0..2,
+        )),
+        option::of(vec(
+            prop_oneof![Just(json!({})), Just(json!({"ports": [{"port": 53}]}))],
+            0..2,
+        )),
+    )
+        .prop_map(|(labels, types, ingress, egress)| {
+            let mut spec = Map::new();
+            let selector = match labels {
+                Some(l) => json!({"matchLabels": l}),
+                None => json!({}),
+            };
+            spec.insert("podSelector".into(), selector);
+            if let Some(t) = types {
+                spec.insert("policyTypes".into(), json!(t));
+            }
+            if let Some(i) = ingress {
+                spec.insert("ingress".into(), json!(i));
+            }
+            if let Some(e) = egress {
+                spec.insert("egress".into(), json!(e));
+            }
+            Value::Object(spec)
+        })
+        .boxed()
+}
+
+/// An arbitrary JSON value, a few levels deep.
+pub fn any_json() -> BoxedStrategy<Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        word().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..4).prop_map(Value::Array),
+            btree_map(word(), inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+    .boxed()
+}
+
+/// Where a wrong-typed value may land (JSON pointers below the pod spec, or
+/// absolute when they start with `//`).
+const SPOIL_SLOTS: &[&str] = &[
+    "/containers",
+    "/containers/0",
+    "/containers/0/resources",
+    "/containers/0/resources/limits",
+    "/containers/0/resources/requests",
+    "/containers/0/env",
+    "/containers/0/name",
+    "/initContainers",
+    "/initContainers/0/restartPolicy",
+    "/ephemeralContainers",
+    "/tolerations",
+    "/tolerations/0",
+    "/tolerations/0/tolerationSeconds",
+    "/nodeSelector",
+    "/affinity",
+    "/affinity/nodeAffinity",
+    "/runtimeClassName",
+    "//metadata",
+    "//metadata/labels",
+    "//spec",
+    "//kind",
+];
+
+/// The object of a request: the pod (or NetworkPolicy) of `kind`.
+fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
+    let (group, version, kind, _) = kind;
+    let labels = option::of(btree_map(label_key(), label_value(), 0..3));
+    if kind == "NetworkPolicy" {
+        return (labels, network_policy_spec())
+            .prop_map(move |(labels, spec)| {
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                       "metadata": {"name": "default-deny", "namespace": "ml", "labels": labels},
+                       "spec": spec})
+            })
+            .boxed();
+    }
+    (
+        labels,
+        pod_spec(),
+        option::weighted(0.15, (select(SPOIL_SLOTS), any_json())),
+    )
+        .prop_map(move |(labels, spec, spoil)| {
+            let metadata = match labels {
+                Some(l) => json!({"labels": l}),
+                None => json!({}),
+            };
+            let mut object =
+                build::workload_object(&group, &version, &kind, "trainer", "ml", metadata, spec);
+            if let Some((slot, junk)) = spoil {
+                let pointer = match slot.strip_prefix('/').filter(|s| s.starts_with('/')) {
+                    Some(absolute) => absolute.to_owned(),
+                    None => format!("{}{slot}", pod_spec_pointer(&kind)),
+                };
+                build::set_pointer(&mut object, &pointer, junk);
+            }
+            object
+        })
+        .boxed()
+}
+
+/// Where the pod spec sits in an object of `kind`.
+pub fn pod_spec_pointer(kind: &str) -> &'static str {
+    match kind {
+        "Pod" => "/spec",
+        "CronJob" => "/spec/jobTemplate/spec/template/spec",
+        _ => "/spec/template/spec",
+    }
+}
+
+/// A whole AdmissionRequest: kind, operation (CREATE, UPDATE, DELETE,
+/// CONNECT), namespace, object and oldObject as the API server sends them.
+pub fn admission_request() -> BoxedStrategy<Value> {
+    let namespace = prop_oneof![
+        4 => select(&["ml", "ml-training", "default", ""][..]).prop_map(str::to_owned),
+        1 => word(),
+    ];
+    (
+        workload_kind(),
+        select(&["CREATE", "CREATE", "UPDATE", "DELETE", "CONNECT"][..]),
+        namespace,
+    )
+        .prop_flat_map(|(kind, operation, namespace)| {
+            (
+                Just(kind.clone()),
+                Just(operation),
+                Just(namespace),
+                object_of(kind.clone()),
+                object_of(kind),
+            )
+        })
+        .prop_map(
+            |((group, version, kind, resource), operation, namespace, object, old)| {
+                let (object, old) = match operation {
+                    "DELETE" => (Value::Null, old),
+                    "UPDATE" => (object, old),
+                    _ => (object, Value::Null),
+                };
+                build::admission_request(
+                    &group, &version, &kind, &resource, operation, "trainer", &namespace, object,
+                    old,
+                )
+            },
+        )
+        .boxed()
+}
+
+/// Settings built from `keys` (a policy's settings keys): each key absent,
+/// or given a plausible value from `plausible`, or an arbitrary JSON value.
+/// Most results are invalid; the policies must say so, never trap.
+pub fn settings_value(
+    keys: &'static [&'static str],
+    plausible: fn(&str) -> Vec<Value>,
+) -> BoxedStrategy<Value> {
+    let per_key: Vec<BoxedStrategy<Option<(String, Value)>>> = keys
+        .iter()
+        .map(|key| {
+            let values = plausible(key);
+            let value = if values.is_empty() {
+                any_json()
+            } else {
+                prop_oneof![3 => select(values), 1 => any_json()].boxed()
+            };
+            option::weighted(0.4, value.prop_map(move |v| ((*key).to_owned(), v))).boxed()
+        })
+        .collect();
+    per_key
+        .prop_map(|pairs| Value::Object(pairs.into_iter().flatten().collect()))
+        .boxed()
+}
+
+/// A Kubernetes object the cluster might hold, for fake cluster readers:
+/// a plausible shape most of the time, any JSON sometimes.
+pub fn cluster_object() -> BoxedStrategy<Value> {
+    prop_oneof![
+        4 => (option::of(btree_map(label_key(), label_value(), 0..3)), network_policy_spec())
+            .prop_map(|(labels, spec)| json!({"metadata": {"name": "x", "labels": labels}, "spec": spec})),
+        1 => any_json(),
+    ]
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn requests_cover_every_kind_and_operation() {
+        let mut runner = TestRunner::deterministic();
+        let strategy = admission_request();
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut operations = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            let v = strategy.new_tree(&mut runner).unwrap().current();
+            kinds.insert(v["kind"]["kind"].as_str().unwrap().to_owned());
+            operations.insert(v["operation"].as_str().unwrap().to_owned());
+            if v["operation"] == "DELETE" {
+                assert!(v["object"].is_null());
+            }
+        }
+        for (_, _, kind, _) in build::WORKLOAD_KINDS {
+            assert!(kinds.contains(kind), "{kind} never generated");
+        }
+        assert!(kinds.contains("NetworkPolicy"));
+        assert!(operations.len() >= 4, "{operations:?}");
+    }
+}
