@@ -9,7 +9,7 @@ FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*
 # Built modules are copied here under the policy's own name.
 WASM_OUT := target/policies
 
-.PHONY: all build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
+.PHONY: all check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
 	annotate e2e push
 KWCTL ?= kwctl
 # kwctl-annotated modules (metadata.yml + README embedded), for e2e and push.
@@ -40,6 +40,19 @@ ifneq ($(strip $(FIXTURES)),)
 	done
 endif
 
+## check: the main job: check manifests offline against every policy, one verdict per
+## object and policy (MANIFESTS=dir for your own; exit 1 when anything is rejected).
+## The bundled examples include deliberate mistakes, so for them the rejections
+## are the expected result and only an input/usage error (exit 2) fails.
+MANIFESTS ?= examples/workloads
+check: build
+	@$(CARGO) build --release -q -p manifest-check
+	@status=0; target/release/gpu-policy-check $(MANIFESTS) || status=$$?; \
+	if [ "$(MANIFESTS)" = "examples/workloads" ] && [ $$status -eq 1 ]; then \
+	  echo; echo "examples/workloads holds deliberate mistakes: the rejections above are the expected verdicts (see examples/workloads/README.md)"; \
+	  exit 0; fi; \
+	exit $$status
+
 ## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests
 test: fmt-check lint unit-test wasm-unit-test test-wasm
 
@@ -50,7 +63,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit-test:
-	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner
+	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner --exclude manifest-check
 
 ## wasm-unit-test: the common crate's tests compiled to wasm32 and run on Node
 # (NODE_PATH supplies stand-ins for the waPC host imports the SDK links in.)
@@ -61,7 +74,7 @@ wasm-unit-test:
 
 ## test-wasm: run every policy's cases through the waPC host
 test-wasm: build build-fixtures
-	$(CARGO) test --release -p policy-runner -p wasm-integration-tests
+	$(CARGO) test --release -p policy-runner -p wasm-integration-tests -p manifest-check
 
 ## annotate: embed metadata.yml and README.md into each module with kwctl
 annotate: build
@@ -108,6 +121,26 @@ artifacthub:
 	  done; \
 	  echo "kwctl scaffold artifacthub output (for comparison): target/artifacthub-kwctl/"; \
 	fi
+
+## property-test: the policies' proptest suites only (256 cases each unless PROPTEST_CASES is set;
+# `make test` runs them too, through unit-test)
+property-test:
+	$(CARGO) test $(addprefix -p ,$(POLICIES)) --test properties
+
+## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (needs nightly and cargo-fuzz)
+.PHONY: fuzz property-test
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_targets/%.rs,%,$(wildcard fuzz/fuzz_targets/*.rs))
+fuzz:
+	@if ! $(CARGO) +nightly --version >/dev/null 2>&1 || ! $(CARGO) +nightly fuzz --version >/dev/null 2>&1; then \
+	  echo "SKIP fuzz: needs a nightly toolchain and cargo-fuzz (rustup toolchain install nightly; cargo +nightly install cargo-fuzz)"; \
+	  exit 0; fi; \
+	set -o pipefail; cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t; \
+	  echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  $(CARGO) +nightly fuzz run $$t corpus/$$t ../tests/bad-input -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 2>&1 | tail -n 12 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean
