@@ -447,14 +447,41 @@ impl PolicyRunner {
     /// `{"request": <AdmissionRequest>, "settings": <settings>}`. `request`
     /// may also be a whole AdmissionReview, unwrapped as kwctl does.
     pub fn validate(&self, request: &Value, settings: &Value) -> Result<ValidationResponse> {
-        let payload = serde_json::json!({
-            "request": admission_request(request)?,
-            "settings": settings,
-        });
-        let bytes = self.call("validate", &serde_json::to_vec(&payload)?)?;
+        // Serialize from borrowed values: a json! envelope would deep-copy the
+        // request first, which cost more than the policy itself (make bench).
+        #[derive(serde::Serialize)]
+        struct Payload<'a> {
+            request: &'a Value,
+            settings: &'a Value,
+        }
+        let payload = Payload {
+            request: admission_request(request)?,
+            settings,
+        };
+        self.validate_raw(&serde_json::to_vec(&payload)?)
+    }
+}
+
+impl PolicyRunner {
+    /// The `validate` operation with `payload` sent as is: bytes that are not
+    /// JSON, not UTF-8 or not kwctl's envelope (robustness tests).
+    pub fn validate_raw(&self, payload: &[u8]) -> Result<ValidationResponse> {
+        let bytes = self.call("validate", payload)?;
         serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "policy {}: validate answer is not a ValidationResponse: {}",
+                self.label,
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    }
+
+    /// The `validate_settings` operation with `payload` sent as is.
+    pub fn validate_settings_raw(&self, payload: &[u8]) -> Result<SettingsResponse> {
+        let bytes = self.call("validate_settings", payload)?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "policy {}: validate_settings answer is not a SettingsValidationResponse: {}",
                 self.label,
                 String::from_utf8_lossy(&bytes)
             )
