@@ -9,7 +9,7 @@ FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*
 # Built modules are copied here under the policy's own name.
 WASM_OUT := target/policies
 
-.PHONY: all check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
+.PHONY: all bench check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
 	annotate e2e push
 KWCTL ?= kwctl
 # kwctl-annotated modules (metadata.yml + README embedded), for e2e and push.
@@ -52,6 +52,11 @@ check: build
 	  echo; echo "examples/workloads holds deliberate mistakes: the rejections above are the expected verdicts (see examples/workloads/README.md)"; \
 	  exit 0; fi; \
 	exit $$status
+
+## bench: speed and size of every policy, wasm through the waPC host against native
+## (prints a markdown table and writes target/bench/report.md); never part of make test
+bench: build build-fixtures
+	$(CARGO) run --release -q -p policy-bench -- --out target/bench/report.md
 
 ## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests
 test: fmt-check lint unit-test wasm-unit-test test-wasm
