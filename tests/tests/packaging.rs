@@ -1,0 +1,843 @@
+//! One source of truth for names, versions, rules and settings across the
+//! packaging files. For every policy under policies/:
+//!
+//! - metadata.yml parses strictly (kwctl annotate's fields, no unknown ones,
+//!   every io.kubewarden.policy.* / io.artifacthub.* annotation), its version
+//!   is Cargo.toml's, its title the policy name, its ociUrl
+//!   ghcr.io/gpu-policies/<policy>, and its rules are valid admission rules;
+//! - every rule resource in metadata.yml is one the policy really evaluates:
+//!   a case in test_data/cases.yaml sends a request for it;
+//! - every examples/*.yaml is a ClusterAdmissionPolicy (the SDK's CRD type)
+//!   whose module tag, rules, mutating and contextAwareResources are
+//!   metadata.yml's (one documented exception: the validating example of
+//!   gpu-toleration-required, `mode: validate`, may set mutating: false),
+//!   with backgroundAudit, mode and a namespaceSelector leaving out the
+//!   system, Kubewarden and GPU-operator namespaces;
+//! - questions-ui.yml has a question for every field of the Settings struct,
+//!   and nothing else;
+//! - artifacthub/ is exactly what tools/artifacthub-gen writes (`make
+//!   artifacthub`), so versions, images and rules there follow metadata.yml;
+//! - deploy/ holds one ClusterAdmissionPolicyGroup with every policy at its
+//!   version, the union of their rules, validate-mode toleration, and
+//!   `kubectl kustomize deploy/` renders it (skipped without kubectl);
+//! - where the built modules exist (target/policies, `make build`), every
+//!   example's and the group's settings and every questions-ui default are
+//!   accepted by the module's own validate_settings.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow};
+use artifacthub_gen::{Policy, discover};
+use k8s_openapi::api::admissionregistration::v1::RuleWithOperations;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kubewarden_policy_sdk::crd::policies::{ClusterAdmissionPolicy, ClusterAdmissionPolicyGroup};
+use policy_runner::{PolicyOptions, PolicyRunner};
+use serde::Deserialize;
+use serde_json::Value;
+use wasm_integration_tests::{wasm_dir, workspace_root};
+
+/// Namespaces every example and the group must leave out.
+const EXCLUDED_NAMESPACES: [&str; 10] = [
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "kubewarden",
+    "gpu-operator",
+    "nvidia-gpu-operator",
+    "nvidia-device-plugin",
+    "node-feature-discovery",
+    "amd-gpu-operator",
+    "intel-device-plugins",
+];
+
+const OCI_PREFIX: &str = "ghcr.io/gpu-policies/";
+
+/// The one documented exception to "example.mutating == metadata.mutating".
+const VALIDATE_MODE_POLICY: &str = "gpu-toleration-required";
+
+/// Collects every disagreement, then fails once listing them all.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, problem: impl Into<String>) {
+        self.0.push(problem.into());
+    }
+
+    fn check(&mut self, ok: bool, problem: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(problem());
+        }
+    }
+
+    fn assert_none(self, what: &str) {
+        assert!(
+            self.0.is_empty(),
+            "{what}: {} problem(s):\n  - {}",
+            self.0.len(),
+            self.0.join("\n  - ")
+        );
+    }
+}
+
+fn policies() -> Result<Vec<Policy>> {
+    let policies = discover(&workspace_root()).context("loading policies/*")?;
+    if policies.is_empty() {
+        return Err(anyhow!("no policies under policies/"));
+    }
+    Ok(policies)
+}
+
+fn rel(path: &Path) -> String {
+    let root = workspace_root();
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// metadata.yml's rules as the CRDs' type.
+fn metadata_rules(policy: &Policy) -> Result<Vec<RuleWithOperations>> {
+    policy
+        .metadata
+        .rules
+        .iter()
+        .map(|r| Ok(serde_json::from_value(serde_json::to_value(r)?)?))
+        .collect()
+}
+
+/// (apiGroup, apiVersion, resource, operation) tuples a rule list matches.
+fn rule_tuples(rules: &[RuleWithOperations]) -> BTreeSet<(String, String, String, String)> {
+    let mut out = BTreeSet::new();
+    for r in rules {
+        for g in r.api_groups.iter().flatten() {
+            for v in r.api_versions.iter().flatten() {
+                for res in r.resources.iter().flatten() {
+                    for op in r.operations.iter().flatten() {
+                        out.insert((g.clone(), v.clone(), res.clone(), op.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn context_aware_pairs<T: serde::Serialize>(resources: &[T]) -> Vec<(String, String)> {
+    resources
+        .iter()
+        .filter_map(|r| {
+            let v = serde_json::to_value(r).ok()?;
+            Some((
+                v.get("apiVersion")?.as_str()?.to_owned(),
+                v.get("kind")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The documents of a YAML file.
+fn yaml_documents(path: &Path) -> Result<Vec<serde_yaml::Value>> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", rel(path)))?;
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| serde_yaml::Value::deserialize(doc).map_err(anyhow::Error::from))
+        .filter(|doc| !matches!(doc, Ok(serde_yaml::Value::Null)))
+        .collect()
+}
+
+fn excluded_namespaces(selector: Option<&LabelSelector>) -> BTreeSet<String> {
+    selector
+        .and_then(|s| s.match_expressions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|e| e.key == "kubernetes.io/metadata.name" && e.operator == "NotIn")
+        .flat_map(|e| e.values.clone().unwrap_or_default())
+        .collect()
+}
+
+fn check_namespace_selector(p: &mut Problems, what: &str, selector: Option<&LabelSelector>) {
+    let excluded = excluded_namespaces(selector);
+    let missing: Vec<&str> = EXCLUDED_NAMESPACES
+        .iter()
+        .copied()
+        .filter(|ns| !excluded.contains(*ns))
+        .collect();
+    p.check(missing.is_empty(), || {
+        format!("{what}: namespaceSelector does not leave out {missing:?}")
+    });
+}
+
+/// The policy's built module, when `make build` has run.
+fn runner(p: &mut Problems, policy: &str) -> Option<PolicyRunner> {
+    let path = wasm_dir().join(format!("{policy}.wasm"));
+    if !path.exists() {
+        eprintln!(
+            "note: {} is missing (run `make build`): settings not checked against {policy}'s validate_settings",
+            rel(&path)
+        );
+        return None;
+    }
+    match PolicyRunner::from_file(&path, PolicyOptions::default()) {
+        Ok(runner) => Some(runner),
+        Err(e) => {
+            p.add(format!("{}: {e:#}", rel(&path)));
+            None
+        }
+    }
+}
+
+fn check_settings(p: &mut Problems, runner: Option<&PolicyRunner>, what: &str, settings: &Value) {
+    let Some(runner) = runner else { return };
+    match runner.validate_settings(settings) {
+        Ok(r) if r.valid => {}
+        Ok(r) => p.add(format!(
+            "{what}: settings {settings} rejected by validate_settings: {}",
+            r.message.unwrap_or_default()
+        )),
+        Err(e) => p.add(format!("{what}: validate_settings failed: {e:#}")),
+    }
+}
+
+// ---- metadata.yml and versions
+
+#[test]
+fn metadata_is_complete_and_versions_agree() {
+    let mut p = Problems::default();
+    for policy in policies().expect("policies") {
+        let name = &policy.name;
+        // Parsing (strict, every annotation) happened in discover(); the rest:
+        if let Err(e) = policy.version() {
+            p.add(format!("{e:#}"));
+        }
+        let m = &policy.metadata;
+        p.check(
+            m.annotation("io.kubewarden.policy.title").ok() == Some(name),
+            || format!("{name}: io.kubewarden.policy.title is not {name}"),
+        );
+        let oci = format!("{OCI_PREFIX}{name}");
+        p.check(
+            m.annotation("io.kubewarden.policy.ociUrl").ok() == Some(&oci),
+            || format!("{name}: io.kubewarden.policy.ociUrl is not {oci}"),
+        );
+        p.check(m.background_audit, || {
+            format!(
+                "{name}: backgroundAudit should be true (the policies evaluate stored objects too)"
+            )
+        });
+        if let Err(e) = metadata_rules(&policy) {
+            p.add(format!("{name}: rules are not admission rules: {e:#}"));
+        }
+        for rule in &m.rules {
+            p.check(rule.api_versions.iter().all(|v| v != "*") && rule.api_groups.iter().all(|g| g != "*"), || {
+                format!("{name}: rule {rule:?} uses a wildcard group or version; list what the code handles")
+            });
+        }
+    }
+    p.assert_none("metadata.yml");
+}
+
+// ---- rules are exercised by the wasm cases
+
+#[derive(Deserialize)]
+struct CaseFile {
+    cases: Vec<CaseRef>,
+}
+
+#[derive(Deserialize)]
+struct CaseRef {
+    request: String,
+}
+
+/// (group, version, resource[/subresource], operation) of every request a
+/// policy's cases.yaml sends.
+fn case_requests(policy: &Policy) -> Result<BTreeSet<(String, String, String, String)>> {
+    let data = policy.dir.join("test_data");
+    let path = data.join("cases.yaml");
+    let file: CaseFile = serde_yaml::from_str(
+        &fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?,
+    )
+    .with_context(|| rel(&path))?;
+    let mut out = BTreeSet::new();
+    for case in file.cases {
+        let path = data.join(&case.request);
+        let json: Value = serde_json::from_str(
+            &fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?,
+        )
+        .with_context(|| rel(&path))?;
+        let request = json.get("request").unwrap_or(&json);
+        let field = |obj: &str, key: &str| -> String {
+            request
+                .get(obj)
+                .and_then(|o| o.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut resource = field("resource", "resource");
+        if let Some(sub) = request
+            .get("subResource")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            resource = format!("{resource}/{sub}");
+        }
+        let operation = request
+            .get("operation")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        out.insert((
+            field("resource", "group"),
+            field("resource", "version"),
+            resource,
+            operation,
+        ));
+    }
+    Ok(out)
+}
+
+#[test]
+fn every_metadata_rule_is_exercised_by_a_case() {
+    let mut p = Problems::default();
+    for policy in policies().expect("policies") {
+        let name = &policy.name;
+        let requests = match case_requests(&policy) {
+            Ok(r) => r,
+            Err(e) => {
+                p.add(format!("{name}: {e:#}"));
+                continue;
+            }
+        };
+        let sent: BTreeSet<(&str, &str, &str)> = requests
+            .iter()
+            .map(|(g, v, r, _)| (g.as_str(), v.as_str(), r.as_str()))
+            .collect();
+        let mut untested_ops = Vec::new();
+        for rule in &policy.metadata.rules {
+            for g in &rule.api_groups {
+                for v in &rule.api_versions {
+                    for r in &rule.resources {
+                        p.check(sent.contains(&(g.as_str(), v.as_str(), r.as_str())), || {
+                            format!(
+                                "{name}: metadata.yml rule resource {g:?}/{v}/{r} is not exercised by any case in test_data/cases.yaml \
+                                 (add a case for it, or drop it from the rule if the policy does not evaluate it)"
+                            )
+                        });
+                    }
+                }
+            }
+            for op in &rule.operations {
+                let covered = requests.iter().any(|(g, v, r, o)| {
+                    o == op
+                        && rule.api_groups.contains(g)
+                        && rule.api_versions.contains(v)
+                        && rule.resources.contains(r)
+                });
+                if !covered {
+                    untested_ops.push(format!("{}:{op}", rule.resources.join(",")));
+                }
+            }
+        }
+        if !untested_ops.is_empty() {
+            eprintln!("note: {name}: no case sends these rule operations: {untested_ops:?}");
+        }
+    }
+    p.assert_none("metadata.yml rules vs cases.yaml");
+}
+
+// ---- examples/*.yaml
+
+fn example_files(policy: &Policy) -> Vec<PathBuf> {
+    let dir = policy.dir.join("examples");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[test]
+fn examples_match_metadata() {
+    let mut p = Problems::default();
+    for policy in policies().expect("policies") {
+        let name = &policy.name;
+        let files = example_files(&policy);
+        p.check(!files.is_empty(), || format!("{name}: no examples/*.yaml"));
+        let module = policy.module_uri().unwrap_or_else(|e| format!("<{e:#}>"));
+        let rules = metadata_rules(&policy).ok();
+        let m = &policy.metadata;
+        let wasm = runner(&mut p, name);
+        for file in files {
+            let docs = match yaml_documents(&file) {
+                Ok(d) => d,
+                Err(e) => {
+                    p.add(format!("{}: {e:#}", rel(&file)));
+                    continue;
+                }
+            };
+            for (i, doc) in docs.into_iter().enumerate() {
+                let what = format!("{}#{i}", rel(&file));
+                let cap: ClusterAdmissionPolicy = match serde_yaml::from_value(doc) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        p.add(format!(
+                            "{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicy: {e}"
+                        ));
+                        continue;
+                    }
+                };
+                p.check(
+                    cap.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with(name.as_str())),
+                    || format!("{what}: metadata.name should start with {name}"),
+                );
+                let Some(spec) = cap.spec else {
+                    p.add(format!("{what}: no spec"));
+                    continue;
+                };
+                p.check(spec.module == module, || {
+                    format!(
+                        "{what}: module is {} but Cargo.toml/metadata.yml make it {module}",
+                        spec.module
+                    )
+                });
+                p.check(spec.rules == rules, || {
+                    format!("{what}: rules differ from metadata.yml's")
+                });
+                let settings = &spec.settings.0;
+                let validate_mode =
+                    settings.get("mode").and_then(Value::as_str) == Some("validate");
+                let documented_exception =
+                    name == VALIDATE_MODE_POLICY && m.mutating && !spec.mutating && validate_mode;
+                p.check(spec.mutating == m.mutating || documented_exception, || {
+                    format!(
+                        "{what}: mutating is {} but metadata.yml says {} (only {VALIDATE_MODE_POLICY} with settings mode: validate may set mutating: false)",
+                        spec.mutating, m.mutating
+                    )
+                });
+                p.check(
+                    context_aware_pairs(&spec.context_aware_resources)
+                        == context_aware_pairs(&m.context_aware_resources),
+                    || format!("{what}: contextAwareResources differ from metadata.yml's"),
+                );
+                let audit = spec
+                    .background_audit
+                    .as_ref()
+                    .and_then(|b| serde_json::to_value(b).ok());
+                p.check(audit == Some(Value::Bool(m.background_audit)), || {
+                    format!(
+                        "{what}: backgroundAudit should be spelt out as metadata.yml's ({})",
+                        m.background_audit
+                    )
+                });
+                p.check(spec.mode.is_some(), || {
+                    format!("{what}: mode (protect/monitor) should be spelt out")
+                });
+                check_namespace_selector(&mut p, &what, spec.namespace_selector.as_ref());
+                check_settings(&mut p, wasm.as_ref(), &what, settings);
+            }
+        }
+    }
+    p.assert_none("examples/*.yaml");
+}
+
+// ---- questions-ui.yml
+
+/// The serde (camelCase) names of the fields of `pub struct Settings` in
+/// src/settings.rs.
+fn settings_fields(policy: &Policy) -> Result<BTreeSet<String>> {
+    let path = policy.dir.join("src/settings.rs");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?;
+    let body = text
+        .split_once("pub struct Settings {")
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split_once("\n}").map(|(body, _)| body))
+        .ok_or_else(|| anyhow!("{}: no `pub struct Settings {{ ... }}`", rel(&path)))?;
+    let fields: BTreeSet<String> = body
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("pub ")?
+                .split_once(':')
+                .map(|(f, _)| f.trim().to_owned())
+        })
+        .map(|snake| {
+            let mut out = String::new();
+            let mut upper = false;
+            for c in snake.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    out.extend(c.to_uppercase());
+                    upper = false;
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect();
+    if fields.is_empty() {
+        return Err(anyhow!("{}: Settings has no pub fields", rel(&path)));
+    }
+    Ok(fields)
+}
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    let mut p = Problems::default();
+    for policy in policies().expect("policies") {
+        let name = &policy.name;
+        let Some(text) = &policy.questions else {
+            p.add(format!("{name}: no questions-ui.yml"));
+            continue;
+        };
+        let doc: Value = match serde_yaml::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                p.add(format!("{name}/questions-ui.yml: {e}"));
+                continue;
+            }
+        };
+        let questions = doc
+            .get("questions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        p.check(!questions.is_empty(), || {
+            format!("{name}/questions-ui.yml: no `questions:` list")
+        });
+        let mut variables = BTreeSet::new();
+        let wasm = runner(&mut p, name);
+        for q in &questions {
+            let var = q
+                .get("variable")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            for key in ["label", "type", "group", "description"] {
+                p.check(
+                    q.get(key)
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty()),
+                    || format!("{name}/questions-ui.yml: question {var:?} has no {key}"),
+                );
+            }
+            p.check(q.get("default").is_some(), || {
+                format!("{name}/questions-ui.yml: question {var:?} has no default")
+            });
+            // Each default alone is a valid setting (what the form sends
+            // when the user changes nothing).
+            if let Some(default) = q.get("default").filter(|d| !d.is_null()) {
+                let mut one = serde_json::Map::new();
+                one.insert(var.clone(), default.clone());
+                check_settings(
+                    &mut p,
+                    wasm.as_ref(),
+                    &format!("{name}/questions-ui.yml default of {var}"),
+                    &Value::Object(one),
+                );
+            }
+            variables.insert(var);
+        }
+        match settings_fields(&policy) {
+            Ok(fields) => {
+                let missing: Vec<&String> = fields.difference(&variables).collect();
+                let unknown: Vec<&String> = variables.difference(&fields).collect();
+                p.check(missing.is_empty(), || {
+                    format!("{name}/questions-ui.yml: no question for settings {missing:?}")
+                });
+                p.check(unknown.is_empty(), || {
+                    format!("{name}/questions-ui.yml: questions for unknown settings {unknown:?}")
+                });
+            }
+            Err(e) => p.add(format!("{e:#}")),
+        }
+    }
+    p.assert_none("questions-ui.yml");
+}
+
+// ---- artifacthub/
+
+#[test]
+fn artifacthub_files_are_what_make_artifacthub_writes() {
+    let root = workspace_root();
+    let mut p = Problems::default();
+    // New versions would get today's date; a committed version keeps its own.
+    let files = artifacthub_gen::generate(&root, "<new version: run make artifacthub>")
+        .expect("generating artifacthub/");
+    for path in artifacthub_gen::stale(&root, &files) {
+        p.add(format!(
+            "{} is missing or stale: run `make artifacthub` and commit the result",
+            path.display()
+        ));
+    }
+    for policy in policies().expect("policies") {
+        let Ok(dir) = policy.artifacthub_dir() else {
+            continue;
+        };
+        let pkg = root.join(&dir).join("artifacthub-pkg.yml");
+        let Ok(text) = fs::read_to_string(&pkg) else {
+            continue;
+        };
+        let Ok(doc) = serde_yaml::from_str::<Value>(&text) else {
+            p.add(format!("{}: not YAML", dir.display()));
+            continue;
+        };
+        let image = format!("{OCI_PREFIX}{}:v{}", policy.name, policy.cargo_version);
+        p.check(doc["version"] == policy.cargo_version.as_str(), || {
+            format!(
+                "{}: version is not Cargo.toml's {}",
+                dir.display(),
+                policy.cargo_version
+            )
+        });
+        p.check(
+            doc["containersImages"][0]["image"] == image.as_str(),
+            || {
+                format!(
+                    "{}: containersImages[0].image is not {image}",
+                    dir.display()
+                )
+            },
+        );
+        p.check(text.contains(&format!("kwctl pull {image}")), || {
+            format!(
+                "{}: install does not say `kwctl pull {image}`",
+                dir.display()
+            )
+        });
+        p.check(
+            doc["annotations"]["kubewarden/mutation"].as_str()
+                == Some(if policy.metadata.mutating {
+                    "true"
+                } else {
+                    "false"
+                }),
+            || {
+                format!(
+                    "{}: kubewarden/mutation is not metadata.yml's",
+                    dir.display()
+                )
+            },
+        );
+        for key in [
+            "kubewarden/rules",
+            "kubewarden/resources",
+            "kubewarden/questions-ui",
+        ] {
+            p.check(doc["annotations"].get(key).is_some(), || {
+                format!("{}: no {key} annotation", dir.display())
+            });
+        }
+        p.check(
+            doc["annotations"]
+                .get("kubewarden/contextAwareResources")
+                .is_some()
+                == policy.metadata.context_aware,
+            || {
+                format!(
+                    "{}: kubewarden/contextAwareResources disagrees with contextAware",
+                    dir.display()
+                )
+            },
+        );
+    }
+    p.assert_none("artifacthub/");
+}
+
+// ---- deploy/
+
+const GROUP_MEMBER_KEYS: [&str; 4] = [
+    "module",
+    "settings",
+    "contextAwareResources",
+    "timeoutEvalSeconds",
+];
+
+fn check_group(
+    p: &mut Problems,
+    what: &str,
+    doc: serde_yaml::Value,
+    policies: &[Policy],
+    check_wasm: bool,
+) {
+    // The SDK's member type does not deny unknown fields: catch typos here.
+    if let Some(members) = doc
+        .get("spec")
+        .and_then(|s| s.get("policies"))
+        .and_then(serde_yaml::Value::as_mapping)
+    {
+        for (key, member) in members {
+            for field in member.as_mapping().into_iter().flat_map(|m| m.keys()) {
+                let field = field.as_str().unwrap_or_default();
+                p.check(GROUP_MEMBER_KEYS.contains(&field), || {
+                    format!("{what}: policies.{key:?} has unknown field {field:?}")
+                });
+            }
+        }
+    }
+    let group: ClusterAdmissionPolicyGroup = match serde_yaml::from_value(doc) {
+        Ok(g) => g,
+        Err(e) => {
+            p.add(format!(
+                "{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicyGroup: {e}"
+            ));
+            return;
+        }
+    };
+    let Some(spec) = group.spec else {
+        p.add(format!("{what}: no spec"));
+        return;
+    };
+    let mut union = BTreeSet::new();
+    for policy in policies {
+        let name = &policy.name;
+        let module = policy.module_uri().unwrap_or_else(|e| format!("<{e:#}>"));
+        let repo = format!("registry://{OCI_PREFIX}{name}:");
+        let members: Vec<(&String, _)> = spec
+            .policies
+            .iter()
+            .filter(|(_, m)| m.module.starts_with(&repo))
+            .collect();
+        let [(member, m)] = members.as_slice() else {
+            p.add(format!(
+                "{what}: {name} should be exactly one member (found {})",
+                members.len()
+            ));
+            continue;
+        };
+        p.check(m.module == module, || {
+            format!(
+                "{what}: {member} module is {} but Cargo.toml/metadata.yml make it {module}",
+                m.module
+            )
+        });
+        p.check(spec.expression.contains(&format!("{member}()")), || {
+            format!("{what}: expression does not call {member}()")
+        });
+        p.check(
+            context_aware_pairs(&m.context_aware_resources)
+                == context_aware_pairs(&policy.metadata.context_aware_resources),
+            || format!("{what}: {member} contextAwareResources differ from {name}'s metadata.yml"),
+        );
+        if policy.metadata.mutating {
+            // A group cannot mutate: a mutating policy must run in its
+            // validating mode there.
+            p.check(m.settings.0.get("mode").and_then(Value::as_str) == Some("validate"), || {
+                format!("{what}: {member} is a mutating policy; in a group (which cannot mutate) set settings mode: validate")
+            });
+        }
+        if check_wasm {
+            let wasm = runner(p, name);
+            check_settings(p, wasm.as_ref(), &format!("{what} {member}"), &m.settings.0);
+        }
+        if let Ok(rules) = metadata_rules(policy) {
+            union.extend(rule_tuples(&rules));
+        }
+    }
+    p.check(spec.policies.len() == policies.len(), || {
+        format!(
+            "{what}: {} members for {} policies",
+            spec.policies.len(),
+            policies.len()
+        )
+    });
+    let group_rules = rule_tuples(spec.rules.as_deref().unwrap_or_default());
+    let extra: Vec<_> = group_rules.difference(&union).collect();
+    let missing: Vec<_> = union.difference(&group_rules).collect();
+    p.check(extra.is_empty() && missing.is_empty(), || {
+        format!("{what}: rules should be the union of the policies' metadata.yml rules; missing {missing:?}, extra {extra:?}")
+    });
+    p.check(!spec.message.trim().is_empty(), || {
+        format!("{what}: no message")
+    });
+    let audit = spec
+        .background_audit
+        .as_ref()
+        .and_then(|b| serde_json::to_value(b).ok());
+    p.check(audit == Some(Value::Bool(true)), || {
+        format!("{what}: backgroundAudit should be true")
+    });
+    p.check(spec.mode.is_some(), || {
+        format!("{what}: mode should be spelt out")
+    });
+    check_namespace_selector(p, what, spec.namespace_selector.as_ref());
+}
+
+#[test]
+fn deploy_group_enables_every_policy() {
+    let root = workspace_root();
+    let policies = policies().expect("policies");
+    let mut p = Problems::default();
+    let kustomization = root.join("deploy/kustomization.yaml");
+    let resources: Vec<String> = yaml_documents(&kustomization)
+        .ok()
+        .and_then(|docs| docs.into_iter().next())
+        .and_then(|k| serde_yaml::from_value::<Value>(k).ok())
+        .and_then(|k| k.get("resources").cloned())
+        .and_then(|r| serde_json::from_value(r).ok())
+        .unwrap_or_default();
+    p.check(!resources.is_empty(), || {
+        format!("{}: no resources", rel(&kustomization))
+    });
+    let mut groups = 0;
+    for resource in &resources {
+        let path = root.join("deploy").join(resource);
+        let docs = match yaml_documents(&path) {
+            Ok(d) => d,
+            Err(e) => {
+                p.add(format!("{e:#}"));
+                continue;
+            }
+        };
+        for (i, doc) in docs.into_iter().enumerate() {
+            groups += 1;
+            check_group(&mut p, &format!("{}#{i}", rel(&path)), doc, &policies, true);
+        }
+    }
+    p.check(groups == 1, || {
+        format!("deploy/: {groups} documents, expected one ClusterAdmissionPolicyGroup")
+    });
+
+    // What `kubectl apply -k deploy/` would send.
+    match Command::new("kubectl")
+        .arg("kustomize")
+        .arg(root.join("deploy"))
+        .output()
+    {
+        Err(e) => eprintln!(
+            "note: kubectl is not available ({e}): `kubectl kustomize deploy/` not checked"
+        ),
+        Ok(out) if !out.status.success() => p.add(format!(
+            "kubectl kustomize deploy/ failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+                .filter_map(|d| serde_yaml::Value::deserialize(d).ok())
+                .collect();
+            p.check(docs.len() == 1, || {
+                format!(
+                    "kubectl kustomize deploy/ rendered {} objects, expected 1",
+                    docs.len()
+                )
+            });
+            for doc in docs {
+                check_group(&mut p, "kubectl kustomize deploy/", doc, &policies, false);
+            }
+        }
+    }
+    p.assert_none("deploy/");
+}
