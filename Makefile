@@ -67,8 +67,10 @@ fmt-check:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Crates that link wasmtime (the host and its users) test in release, in
+# test-wasm: one wasmtime build instead of a debug and a release one.
 unit-test:
-	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner --exclude manifest-check
+	$(CARGO) test --workspace --exclude wasm-integration-tests --exclude policy-runner --exclude manifest-check --exclude policy-bench
 
 ## wasm-unit-test: the common crate's tests compiled to wasm32 and run on Node
 # (NODE_PATH supplies stand-ins for the waPC host imports the SDK links in.)
@@ -79,7 +81,7 @@ wasm-unit-test:
 
 ## test-wasm: run every policy's cases through the waPC host
 test-wasm: build build-fixtures
-	$(CARGO) test --release -p policy-runner -p wasm-integration-tests -p manifest-check
+	$(CARGO) test --release -p policy-runner -p wasm-integration-tests -p manifest-check -p policy-bench
 
 ## annotate: embed metadata.yml and README.md into each module with kwctl
 annotate: build
