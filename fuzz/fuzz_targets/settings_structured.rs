@@ -2,7 +2,9 @@
 //! keys with plausible, wrong-typed and out-of-range values; settings that
 //! validate must also evaluate a GPU pod without error.
 #![no_main]
-use gpu_policies_fuzz::{FakeCluster, POLICIES, SettingsM, payload, settings_keys, validate_checked, validate_settings};
+use gpu_policies_fuzz::{
+    FakeCluster, POLICIES, SettingsM, payload, settings_keys, validate_checked, validate_settings,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 
@@ -20,7 +22,11 @@ fuzz_target!(|input: SettingsM| {
         let response = validate_checked(policy, &payload(&request, &settings), &cluster);
         // validate must refuse exactly the settings validate_settings refuses.
         if answer["valid"] == json!(false) {
-            assert_eq!(response["code"], json!(400), "{policy:?}: invalid settings accepted by validate");
+            assert_eq!(
+                response["code"],
+                json!(400),
+                "{policy:?}: invalid settings accepted by validate"
+            );
         }
     }
 });

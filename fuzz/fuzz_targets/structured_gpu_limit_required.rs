@@ -2,7 +2,9 @@
 //! (every workload kind, random containers, quantities, tolerations,
 //! affinities, wrong-typed fields) with fuzzed settings.
 #![no_main]
-use gpu_policies_fuzz::{ClusterM, Policy, RequestM, SettingsM, payload, settings_keys, validate_checked};
+use gpu_policies_fuzz::{
+    ClusterM, Policy, RequestM, SettingsM, payload, settings_keys, validate_checked,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
@@ -11,5 +13,9 @@ fuzz_target!(|input: (RequestM, Option<SettingsM>, ClusterM)| {
     let settings = settings.map_or(json!({}), |s| s.value(settings_keys(Policy::LimitRequired)));
     let request: Value = request.request();
     let namespace = request["namespace"].as_str().unwrap_or_default().to_owned();
-    validate_checked(Policy::LimitRequired, &payload(&request, &settings), &cluster.cluster(&namespace));
+    validate_checked(
+        Policy::LimitRequired,
+        &payload(&request, &settings),
+        &cluster.cluster(&namespace),
+    );
 });

@@ -5,7 +5,9 @@
 //! - without a mutation, both modes give the same decision (mutation only
 //!   adds missing tolerations; it never fixes the non-GPU rule).
 #![no_main]
-use gpu_policies_fuzz::{FakeCluster, Policy, RequestM, SettingsM, payload, settings_keys, validate_checked};
+use gpu_policies_fuzz::{
+    FakeCluster, Policy, RequestM, SettingsM, payload, settings_keys, validate_checked,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
@@ -39,7 +41,8 @@ fuzz_target!(|input: (RequestM, Option<SettingsM>)| {
             again["object"] = mutated.clone();
             let revalidated = validate_checked(policy, &payload(&again, &validate), &cluster);
             assert_eq!(
-                revalidated["accepted"], json!(true),
+                revalidated["accepted"],
+                json!(true),
                 "the mutated object fails validation: {revalidated}"
             );
             let remutated = validate_checked(policy, &payload(&again, &mutate), &cluster);

@@ -66,14 +66,20 @@ pub fn validate(policy: Policy, payload: &[u8], cluster: &FakeCluster) -> Vec<u8
 pub fn validate_checked(policy: Policy, payload: &[u8], cluster: &FakeCluster) -> Value {
     let first = validate(policy, payload, cluster);
     let second = validate(policy, payload, cluster);
-    assert!(first == second, "{policy:?}: two answers to the same input differ");
+    assert!(
+        first == second,
+        "{policy:?}: two answers to the same input differ"
+    );
     let answer: Value = match serde_json::from_slice(&first) {
         Ok(v) => v,
         Err(e) => panic!("{policy:?}: the answer is not JSON: {e}"),
     };
     if answer["accepted"] == json!(false) {
         let message = answer["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "{policy:?}: a rejection without a message");
+        assert!(
+            !message.is_empty(),
+            "{policy:?}: a rejection without a message"
+        );
     }
     answer
 }
@@ -104,7 +110,10 @@ pub fn validate_settings(policy: Policy, payload: &[u8]) -> Value {
     };
     if answer["valid"] == json!(false) {
         let message = answer["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "{policy:?}: invalid settings without a message");
+        assert!(
+            !message.is_empty(),
+            "{policy:?}: invalid settings without a message"
+        );
     }
     answer
 }
@@ -143,7 +152,9 @@ fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, LookupError> {
     serde_json::from_value(v.clone()).map_err(|e| LookupError(e.to_string()))
 }
 
-fn read_all<T: serde::de::DeserializeOwned>(list: &Option<Vec<Value>>) -> Result<Vec<T>, LookupError> {
+fn read_all<T: serde::de::DeserializeOwned>(
+    list: &Option<Vec<Value>>,
+) -> Result<Vec<T>, LookupError> {
     match list {
         None => Err(LookupError("forbidden".to_owned())),
         Some(items) => items.iter().map(read).collect(),
@@ -176,15 +187,60 @@ pub enum Text {
 }
 
 const WORDS: &[&str] = &[
-    "", "nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-1g.5gb", "nvidia.com/mig-1g.10gb",
-    "nvidia.com/mig-3g.40gb", "nvidia.com/mig-1g.10gb+me", "nvidia.com/mig-1g.12gb.shared",
-    "nvidia.com/mig-", "nvidia.com/mig-1c.3g.40gb", "nvidia.com/a100", "amd.com/gpu",
-    "gpu.intel.com/i915", "gpu.intel.com/xe", "cpu", "memory", "nvidia.com/gpu.present",
-    "nvidia.com/gpu.product", "nvidia.com/mig.strategy", "NVIDIA-A100-SXM4-40GB",
-    "NVIDIA-H100-80GB-HBM3", "mixed", "single", "accelerator", "gpu-workload-type", "training",
-    "inference", "NVIDIA_VISIBLE_DEVICES", "all", "none", "void", "0", "1", "2", "1000m", "0.5",
-    "1e3", "-1", "1Ki", "18446744073709551616", "Exists", "Equal", "NoSchedule", "NoExecute",
-    "sku", "gpu", "true", "Always", "In", "NotIn", "Gt", "nvidia", "ml", "*",
+    "",
+    "nvidia.com/gpu",
+    "nvidia.com/gpu.shared",
+    "nvidia.com/mig-1g.5gb",
+    "nvidia.com/mig-1g.10gb",
+    "nvidia.com/mig-3g.40gb",
+    "nvidia.com/mig-1g.10gb+me",
+    "nvidia.com/mig-1g.12gb.shared",
+    "nvidia.com/mig-",
+    "nvidia.com/mig-1c.3g.40gb",
+    "nvidia.com/a100",
+    "amd.com/gpu",
+    "gpu.intel.com/i915",
+    "gpu.intel.com/xe",
+    "cpu",
+    "memory",
+    "nvidia.com/gpu.present",
+    "nvidia.com/gpu.product",
+    "nvidia.com/mig.strategy",
+    "NVIDIA-A100-SXM4-40GB",
+    "NVIDIA-H100-80GB-HBM3",
+    "mixed",
+    "single",
+    "accelerator",
+    "gpu-workload-type",
+    "training",
+    "inference",
+    "NVIDIA_VISIBLE_DEVICES",
+    "all",
+    "none",
+    "void",
+    "0",
+    "1",
+    "2",
+    "1000m",
+    "0.5",
+    "1e3",
+    "-1",
+    "1Ki",
+    "18446744073709551616",
+    "Exists",
+    "Equal",
+    "NoSchedule",
+    "NoExecute",
+    "sku",
+    "gpu",
+    "true",
+    "Always",
+    "In",
+    "NotIn",
+    "Gt",
+    "nvidia",
+    "ml",
+    "*",
 ];
 
 impl Text {
@@ -416,7 +472,12 @@ impl KindM {
             KindM::Job => pick(5),
             KindM::CronJob => pick(6),
             KindM::ReplicationController => pick(7),
-            KindM::NetworkPolicy => ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+            KindM::NetworkPolicy => (
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+            ),
             KindM::ConfigMap => ("", "v1", "ConfigMap", "configmaps"),
             KindM::WrongGroupDeployment => ("extensions", "v1beta1", "Deployment", "deployments"),
         }
@@ -439,13 +500,34 @@ pub struct Spoil {
 }
 
 const SPOIL_SLOTS: &[&str] = &[
-    "/containers", "/containers/0", "/containers/0/resources", "/containers/0/resources/limits",
-    "/containers/0/resources/requests", "/containers/0/env", "/containers/0/env/0",
-    "/containers/0/name", "/initContainers", "/initContainers/0/restartPolicy",
-    "/ephemeralContainers", "/tolerations", "/tolerations/0", "/tolerations/0/key",
-    "/tolerations/0/tolerationSeconds", "/nodeSelector", "/affinity", "/affinity/nodeAffinity",
-    "/runtimeClassName", "//metadata", "//metadata/labels", "//spec", "//kind", "//spec/template",
-    "//spec/jobTemplate", "//spec/podSelector", "//spec/policyTypes", "//spec/ingress",
+    "/containers",
+    "/containers/0",
+    "/containers/0/resources",
+    "/containers/0/resources/limits",
+    "/containers/0/resources/requests",
+    "/containers/0/env",
+    "/containers/0/env/0",
+    "/containers/0/name",
+    "/initContainers",
+    "/initContainers/0/restartPolicy",
+    "/ephemeralContainers",
+    "/tolerations",
+    "/tolerations/0",
+    "/tolerations/0/key",
+    "/tolerations/0/tolerationSeconds",
+    "/nodeSelector",
+    "/affinity",
+    "/affinity/nodeAffinity",
+    "/runtimeClassName",
+    "//metadata",
+    "//metadata/labels",
+    "//spec",
+    "//kind",
+    "//spec/template",
+    "//spec/jobTemplate",
+    "//spec/podSelector",
+    "//spec/policyTypes",
+    "//spec/ingress",
 ];
 
 /// An AdmissionRequest with one pod (or NetworkPolicy) and optional spoils.
@@ -490,7 +572,10 @@ impl RequestM {
                 .unwrap_or("/containers");
             let pointer = match slot.strip_prefix('/').filter(|s| s.starts_with('/')) {
                 Some(absolute) => absolute.to_owned(),
-                None => format!("{}{slot}", policy_testkit::strategies::pod_spec_pointer(kind)),
+                None => format!(
+                    "{}{slot}",
+                    policy_testkit::strategies::pod_spec_pointer(kind)
+                ),
             };
             policy_testkit::build::set_pointer(&mut object, &pointer, spoil.junk.value());
         }
@@ -558,7 +643,12 @@ impl SettingsM {
                     list.iter()
                         .map(|(a, b, c, d)| {
                             let mut m = Map::new();
-                            for (name, f) in [("resourcePattern", a), ("key", b), ("value", c), ("effect", d)] {
+                            for (name, f) in [
+                                ("resourcePattern", a),
+                                ("key", b),
+                                ("value", c),
+                                ("effect", d),
+                            ] {
                                 if let Some(t) = f {
                                     m.insert(name.into(), json!(t.get()));
                                 }
@@ -578,18 +668,37 @@ impl SettingsM {
 pub fn settings_keys(policy: Policy) -> &'static [&'static str] {
     match policy {
         Policy::LimitRequired => &[
-            "gpuResources", "gpuNodeSelectorLabels", "gpuTaints", "maxGpusPerContainer",
-            "maxGpusPerPod", "checkVisibleDevicesEnv", "unknownKey",
+            "gpuResources",
+            "gpuNodeSelectorLabels",
+            "gpuTaints",
+            "maxGpusPerContainer",
+            "maxGpusPerPod",
+            "checkVisibleDevicesEnv",
+            "unknownKey",
         ],
         Policy::TolerationRequired => &[
-            "taints", "rejectNonGpuTolerations", "mode", "gpuResources", "unknownKey",
+            "taints",
+            "rejectNonGpuTolerations",
+            "mode",
+            "gpuResources",
+            "unknownKey",
         ],
         Policy::IsolatedNamespace => &[
-            "namespaceLabel", "podLabel", "workloadTypes", "requireDefaultDenyNetworkPolicy",
-            "requireGpuQuota", "protectDefaultDeny", "gpuResources", "unknownKey",
+            "namespaceLabel",
+            "podLabel",
+            "workloadTypes",
+            "requireDefaultDenyNetworkPolicy",
+            "requireGpuQuota",
+            "protectDefaultDeny",
+            "gpuResources",
+            "unknownKey",
         ],
         Policy::MigResourceNaming => &[
-            "strategy", "gpuModels", "extraProfiles", "maxMigDevicesPerContainer", "allowShared",
+            "strategy",
+            "gpuModels",
+            "extraProfiles",
+            "maxMigDevicesPerContainer",
+            "allowShared",
             "unknownKey",
         ],
     }
@@ -611,8 +720,10 @@ impl ClusterM {
         }
         let mut c = FakeCluster::default();
         if let Some(labels) = &self.namespace_labels {
-            let labels: Map<String, Value> =
-                labels.iter().map(|(k, v)| (k.get(), json!(v.get()))).collect();
+            let labels: Map<String, Value> = labels
+                .iter()
+                .map(|(k, v)| (k.get(), json!(v.get())))
+                .collect();
             c.namespaces.insert(
                 namespace.to_owned(),
                 json!({"metadata": {"name": namespace, "labels": labels}}),
@@ -622,7 +733,10 @@ impl ClusterM {
             .network_policies
             .as_ref()
             .map(|l| l.iter().map(Junk::value).collect());
-        c.quotas = self.quotas.as_ref().map(|l| l.iter().map(Junk::value).collect());
+        c.quotas = self
+            .quotas
+            .as_ref()
+            .map(|l| l.iter().map(Junk::value).collect());
         c
     }
 }
