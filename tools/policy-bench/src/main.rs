@@ -575,13 +575,13 @@ fn render(input: &ReportInput) -> String {
             out,
             "\nHost overhead: the same `PolicyRunner::validate` call on a no-op guest (copies the \
              request in, answers `{{\"accepted\":true}}`), and the host's JSON work alone \
-             (encoding kwctl's payload from the request value, decoding an answer), as \
-             `PolicyRunner::validate` does it today (`json!` deep-copies the request `Value` \
-             first) and written from borrowed values instead.\n"
+             (encoding kwctl's payload from the request value, decoding an answer), both as \
+             `PolicyRunner::validate` first did it (a `json!` envelope deep-copied the request \
+             `Value`) and from borrowed values, as it does now.\n"
         );
         let _ = writeln!(
             out,
-            "| request | payload bytes | no-op guest median µs | host JSON only median µs | host JSON, borrowed median µs |\n|---|--:|--:|--:|--:|"
+            "| request | payload bytes | no-op guest median µs | host JSON via json! copy median µs | host JSON, borrowed (current) median µs |\n|---|--:|--:|--:|--:|"
         );
         for req in input.requests {
             let label = req.request.label;
