@@ -9,7 +9,7 @@ FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*
 # Built modules are copied here under the policy's own name.
 WASM_OUT := target/policies
 
-.PHONY: all bench check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
+.PHONY: all wasm-targets wasm-bindgen-runner bench check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
 	annotate e2e push
 KWCTL ?= kwctl
 # kwctl-annotated modules (metadata.yml + README embedded), for e2e and push.
@@ -17,8 +17,22 @@ ANNOTATED := annotated
 
 all: build
 
+# The wasm targets come with rust-toolchain.toml on a fresh install; add them
+# when the pinned toolchain was installed without them.
+wasm-targets:
+	@for t in $(WASM_TARGET) wasm32-unknown-unknown; do \
+	  rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t; done
+
+# wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3; exit}' Cargo.lock)
+wasm-bindgen-runner:
+	@have=$$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $$2}'); \
+	if [ "$$have" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (runs the wasm32 unit tests)"; \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+
 ## build: every policy to wasm32-wasip1 with the size-tuned `wasm` profile
-build:
+build: wasm-targets
 	@mkdir -p $(WASM_OUT)
 ifneq ($(strip $(POLICIES)),)
 	$(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) $(addprefix -p ,$(POLICIES))
@@ -31,7 +45,7 @@ else
 endif
 
 ## build-fixtures: the host's own test policies under tests/fixtures
-build-fixtures:
+build-fixtures: wasm-targets
 	@mkdir -p $(WASM_OUT)
 ifneq ($(strip $(FIXTURES)),)
 	$(CARGO) build --profile $(WASM_PROFILE) --target $(WASM_TARGET) $(addprefix -p ,$(FIXTURES))
@@ -74,7 +88,7 @@ unit-test:
 
 ## wasm-unit-test: the common crate's tests compiled to wasm32 and run on Node
 # (NODE_PATH supplies stand-ins for the waPC host imports the SDK links in.)
-wasm-unit-test:
+wasm-unit-test: wasm-targets wasm-bindgen-runner
 	NODE_PATH=$(CURDIR)/shared/gpu-policy-core/wasm-test-host/node_modules \
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  $(CARGO) test -p gpu-policy-core --lib --target wasm32-unknown-unknown
