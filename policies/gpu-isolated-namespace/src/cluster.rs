@@ -1,6 +1,6 @@
-//! What the policy reads from the cluster, behind [`ClusterReader`] so the
-//! rules can be tested with a fake, and the host-capability implementation
-//! used in wasm.
+//! What the policy reads from the cluster: [`Cluster`] makes the lookups
+//! through any [`KubernetesHost`] (the waPC host in wasm, an in-memory
+//! cluster natively) and reads the answers.
 //!
 //! The objects are lean models of the fields the rules read; everything else
 //! (managedFields, status, ...) is skipped. Lists are read as `{"items": [...]}`
@@ -12,33 +12,12 @@
 use std::collections::BTreeMap;
 
 use gpu_policy_core::pod::ObjectMeta;
-use kubewarden_policy_sdk::error::Error as SdkError;
+use gpu_policy_core::{KubernetesHost, LookupError};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    GetResourceRequest, ListResourcesByNamespaceRequest, get_resource,
+    GetResourceRequest, ListResourcesByNamespaceRequest,
 };
-use kubewarden_policy_sdk::wapc_guest;
 use serde::de::{Deserializer, IgnoredAny};
-use serde::{Deserialize, de::DeserializeOwned};
-
-/// A failed lookup, with the host's error text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupError(pub String);
-
-impl std::fmt::Display for LookupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The cluster reads the policy makes.
-pub trait ClusterReader {
-    /// `v1/Namespace` `name`.
-    fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError>;
-    /// Every `networking.k8s.io/v1/NetworkPolicy` in `namespace`.
-    fn list_network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, LookupError>;
-    /// Every `v1/ResourceQuota` in `namespace`.
-    fn list_resource_quotas(&self, namespace: &str) -> Result<Vec<ResourceQuota>, LookupError>;
-}
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Deserializes `null` (or, with `#[serde(default)]`, a missing field) as the default.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -49,13 +28,32 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// A Namespace: only its metadata.
+/// A Namespace: its metadata and phase.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Namespace {
     /// `metadata` (name, labels).
     #[serde(deserialize_with = "null_as_default")]
     pub metadata: ObjectMeta,
+    /// `status` (phase).
+    #[serde(deserialize_with = "null_as_default")]
+    pub status: NamespaceStatus,
+}
+
+/// `Namespace.status`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NamespaceStatus {
+    /// `Active`, or `Terminating` once the namespace is being deleted.
+    #[serde(deserialize_with = "null_as_default")]
+    pub phase: String,
+}
+
+impl Namespace {
+    /// Whether the namespace is being deleted (its contents go with it).
+    pub fn is_terminating(&self) -> bool {
+        self.status.phase == "Terminating"
+    }
 }
 
 /// A NetworkPolicy: what decides whether it is a default-deny.
@@ -159,13 +157,27 @@ struct Items<T> {
     items: Vec<T>,
 }
 
-/// The Kubewarden host capabilities (`kubernetes/get_resource`,
-/// `kubernetes/list_resources_by_namespace`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HostCluster;
+/// The cluster reads the policy makes, through a host.
+#[derive(Clone, Copy)]
+pub struct Cluster<'h> {
+    host: &'h dyn KubernetesHost,
+}
 
-impl HostCluster {
+impl<'h> Cluster<'h> {
+    /// Reads through `host`.
+    pub fn new(host: &'h dyn KubernetesHost) -> Self {
+        Self { host }
+    }
+
+    fn call<R: Serialize>(&self, operation: &str, request: &R) -> Result<Vec<u8>, LookupError> {
+        let message = serde_json::to_vec(request).map_err(|_| LookupError::Unreadable)?;
+        self.host
+            .call(operation, &message)
+            .map_err(|text| LookupError::from_host(&text))
+    }
+
     fn list<T: DeserializeOwned>(
+        &self,
         api_version: &str,
         kind: &str,
         namespace: &str,
@@ -178,58 +190,42 @@ impl HostCluster {
             field_selector: None,
             field_masks: None,
         };
-        let message = serde_json::to_vec(&request).map_err(|e| LookupError(e.to_string()))?;
-        let raw = wapc_guest::host_call(
-            "kubewarden",
-            "kubernetes",
-            "list_resources_by_namespace",
-            &message,
-        )
-        .map_err(|e| host_error(&*e))?;
-        parse_items(&raw)
+        parse_items(&self.call("list_resources_by_namespace", &request)?)
     }
-}
 
-/// The host's own error text (waPC prefixes it with `Host error: `).
-fn host_error(e: &(dyn std::error::Error + Send + Sync)) -> LookupError {
-    let text = e.to_string();
-    LookupError(
-        text.strip_prefix("Host error: ")
-            .unwrap_or(&text)
-            .to_owned(),
-    )
-}
-
-/// Reads `{"items": [...]}`, whatever the envelope's apiVersion and kind.
-pub fn parse_items<T: DeserializeOwned>(raw: &[u8]) -> Result<Vec<T>, LookupError> {
-    serde_json::from_slice::<Items<T>>(raw)
-        .map(|list| list.items)
-        .map_err(|e| LookupError(format!("unreadable answer from the host: {e}")))
-}
-
-impl ClusterReader for HostCluster {
-    fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError> {
-        get_resource::<Namespace>(&GetResourceRequest {
+    /// `v1/Namespace` `name`.
+    pub fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError> {
+        let request = GetResourceRequest {
             api_version: "v1".to_owned(),
             kind: "Namespace".to_owned(),
             name: name.to_owned(),
             namespace: None,
             disable_cache: false,
             field_masks: None,
-        })
-        .map_err(|e| match e {
-            SdkError::HostCall { source, .. } => host_error(&*source),
-            other => LookupError(format!("unreadable answer from the host: {other}")),
-        })
+        };
+        let raw = self.call("get_resource", &request)?;
+        serde_json::from_slice(&raw).map_err(|_| LookupError::Unreadable)
     }
 
-    fn list_network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, LookupError> {
-        Self::list("networking.k8s.io/v1", "NetworkPolicy", namespace)
+    /// Every `networking.k8s.io/v1/NetworkPolicy` in `namespace`.
+    pub fn list_network_policies(
+        &self,
+        namespace: &str,
+    ) -> Result<Vec<NetworkPolicy>, LookupError> {
+        self.list("networking.k8s.io/v1", "NetworkPolicy", namespace)
     }
 
-    fn list_resource_quotas(&self, namespace: &str) -> Result<Vec<ResourceQuota>, LookupError> {
-        Self::list("v1", "ResourceQuota", namespace)
+    /// Every `v1/ResourceQuota` in `namespace`.
+    pub fn list_resource_quotas(&self, namespace: &str) -> Result<Vec<ResourceQuota>, LookupError> {
+        self.list("v1", "ResourceQuota", namespace)
     }
+}
+
+/// Reads `{"items": [...]}`, whatever the envelope's apiVersion and kind.
+pub fn parse_items<T: DeserializeOwned>(raw: &[u8]) -> Result<Vec<T>, LookupError> {
+    serde_json::from_slice::<Items<T>>(raw)
+        .map(|list| list.items)
+        .map_err(|_| LookupError::Unreadable)
 }
 
 #[cfg(test)]
@@ -250,12 +246,15 @@ mod tests {
         assert!(empty.is_empty());
         let empty: Vec<NetworkPolicy> = parse_items(br#"{"kind":"List"}"#).unwrap();
         assert!(empty.is_empty());
-        let err = parse_items::<NetworkPolicy>(b"not json").unwrap_err();
-        assert!(err.0.contains("unreadable answer"), "{err}");
-        let err =
+        assert_eq!(
+            parse_items::<NetworkPolicy>(b"not json").unwrap_err(),
+            LookupError::Unreadable
+        );
+        assert_eq!(
             parse_items::<NetworkPolicy>(br#"{"items":[{"spec":{"policyTypes":"Ingress"}}]}"#)
-                .unwrap_err();
-        assert!(err.0.contains("unreadable answer"), "{err}");
+                .unwrap_err(),
+            LookupError::Unreadable
+        );
     }
 
     #[test]

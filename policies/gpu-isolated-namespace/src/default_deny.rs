@@ -16,14 +16,6 @@
 
 use crate::cluster::{NetworkPolicy, PolicyRule};
 
-/// The minimal default-deny manifest named `name` for `namespace`, as one
-/// line of flow YAML (`kubectl apply -f` reads it).
-pub fn manifest(namespace: &str, name: &str) -> String {
-    format!(
-        "{{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {{name: {name}, namespace: {namespace}}}, spec: {{podSelector: {{}}, policyTypes: [Ingress, Egress]}}}}"
-    )
-}
-
 /// One traffic direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -193,14 +185,5 @@ mod tests {
             r#"{"podSelector":{"matchLabels":{"a":"b"}},"policyTypes":["Ingress"],"ingress":[{}]}"#,
         );
         assert_eq!(p.default_deny_gaps().len(), 3);
-    }
-
-    #[test]
-    fn manifest_is_one_line_flow_yaml() {
-        let m = manifest("ml-training", "default-deny-all");
-        assert_eq!(
-            m,
-            "{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: default-deny-all, namespace: ml-training}, spec: {podSelector: {}, policyTypes: [Ingress, Egress]}}"
-        );
     }
 }

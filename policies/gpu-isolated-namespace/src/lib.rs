@@ -1,5 +1,6 @@
-//! gpu-isolated-namespace: waPC registration and dispatch. The rules live in
-//! `rules.rs` (NetworkPolicy default-deny shapes in `default_deny.rs`), the
+//! gpu-isolated-namespace: the policy's registration. The rules live in
+//! `rules.rs` (workloads in `rules/workload.rs`, NetworkPolicy changes in
+//! `rules/network_policy.rs`, default-deny shapes in `default_deny.rs`), the
 //! cluster reads in `cluster.rs`, the settings in `settings.rs`.
 
 pub mod cluster;
@@ -7,7 +8,31 @@ pub mod default_deny;
 mod rules;
 pub mod settings;
 
-pub use rules::{evaluate, evaluate_with};
-use settings::Settings;
+use gpu_policy_core::{AdmissionRequest, KubernetesHost, Outcome, Policy};
 
-gpu_policy_core::register_policy!(Settings, evaluate);
+/// GPU workloads run only in labelled, network-fenced GPU namespaces.
+pub struct GpuIsolatedNamespace;
+
+impl Policy for GpuIsolatedNamespace {
+    type Settings = settings::Settings;
+    type Compiled = settings::Compiled;
+    const CONTEXT_AWARE: bool = true;
+
+    fn compile(settings: Self::Settings) -> Result<Self::Compiled, String> {
+        settings.compile()
+    }
+
+    fn judges(request: &AdmissionRequest) -> bool {
+        rules::judges(request)
+    }
+
+    fn evaluate(
+        request: &AdmissionRequest,
+        settings: &Self::Compiled,
+        cluster: &dyn KubernetesHost,
+    ) -> Outcome {
+        rules::evaluate(request, settings, &cluster::Cluster::new(cluster))
+    }
+}
+
+gpu_policy_core::register_policy!(GpuIsolatedNamespace);

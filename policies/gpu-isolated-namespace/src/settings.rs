@@ -1,7 +1,6 @@
 //! Settings of gpu-isolated-namespace.
 
 use gpu_policy_core::GpuCatalogue;
-use kubewarden_policy_sdk::settings::Validatable;
 use serde::Deserialize;
 
 /// The default namespace and pod label key.
@@ -61,8 +60,26 @@ impl Settings {
     }
 }
 
-impl Validatable for Settings {
-    fn validate(&self) -> Result<(), String> {
+/// The settings ready for the rules.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The settings as given.
+    pub settings: Settings,
+    /// [`Settings::catalogue`].
+    pub catalogue: GpuCatalogue,
+}
+
+impl Settings {
+    /// Checks every key and builds the GPU catalogue.
+    pub fn compile(self) -> Result<Compiled, String> {
+        self.check()?;
+        Ok(Compiled {
+            catalogue: self.catalogue()?,
+            settings: self,
+        })
+    }
+
+    fn check(&self) -> Result<(), String> {
         check_label_key(&self.namespace_label).map_err(|e| format!("namespaceLabel: {e}"))?;
         check_label_key(&self.pod_label).map_err(|e| format!("podLabel: {e}"))?;
         if self.workload_types.is_empty() {
@@ -154,12 +171,10 @@ fn check_dns_subdomain(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::check_settings;
+    use gpu_policy_core::entry::settings_error;
 
     fn message(json: &str) -> Option<String> {
-        let r = check_settings::<Settings>(json.as_bytes());
-        assert_eq!(r.valid, r.message.is_none(), "{json}");
-        r.message
+        settings_error::<crate::GpuIsolatedNamespace>(json.as_bytes())
     }
 
     #[test]

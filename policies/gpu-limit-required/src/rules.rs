@@ -1,4 +1,4 @@
-//! The rules of gpu-limit-required (SPEC 4.1).
+//! The rules of gpu-limit-required.
 //!
 //! 1. A pod that aims at GPU nodes (GPU node selector, required node affinity
 //!    on a GPU label, a GPU runtime class, a toleration of a GPU taint) must
@@ -14,42 +14,34 @@ use gpu_policy_core::pod::EnvVar;
 use gpu_policy_core::quantity::{QuantityError, parse_device_count};
 use gpu_policy_core::targeting::GpuTarget;
 use gpu_policy_core::{
-    AdmissionRequest, ContainerKind, ContainerRef, GpuCatalogue, Outcome, Violation, Workload,
+    AdmissionRequest, ContainerKind, ContainerRef, Outcome, Violation, Workload,
 };
 
-use crate::settings::Settings;
+use crate::settings::Compiled;
 
 /// The variable the NVIDIA container runtime reads to pick the GPUs it
 /// mounts into a container.
 pub const VISIBLE_DEVICES: &str = "NVIDIA_VISIBLE_DEVICES";
 
 /// Decides one admission request.
-pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Outcome {
-    if request.operation == "DELETE" {
-        return Outcome::Accept;
-    }
+pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
     let workload = match Workload::from_request(request) {
         Ok(Some(workload)) => workload,
         Ok(None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    // Settings were validated before this call; a failure here is still
-    // reported, never a panic.
-    let catalogue = match settings.catalogue() {
-        Ok(catalogue) => catalogue,
-        Err(e) => {
-            return Outcome::Reject(vec![
-                Violation::new("settings", e).fix("correct the policy settings"),
-            ]);
-        }
-    };
-    Outcome::from_violations(check(&workload, settings, &catalogue))
+    Outcome::from_violations(check(&workload, compiled))
 }
 
 /// Every violation of the workload, in pod order: per container (quantities,
 /// requests without limits, `NVIDIA_VISIBLE_DEVICES`, the per-container cap),
 /// then the pod total, then the GPU targeting of a pod without a GPU limit.
-pub fn check(workload: &Workload, settings: &Settings, catalogue: &GpuCatalogue) -> Vec<Violation> {
+pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
+    let Compiled {
+        settings,
+        catalogue,
+        targeting,
+    } = compiled;
     let mut out = Vec::new();
     let mut any_gpu_limit = false;
     for container in workload.containers() {
@@ -115,7 +107,7 @@ pub fn check(workload: &Workload, settings: &Settings, catalogue: &GpuCatalogue)
     }
 
     if !any_gpu_limit {
-        for target in settings.targeting().gpu_targets(workload) {
+        for target in targeting.gpu_targets(workload) {
             let resource = suggested_resource(&target);
             out.push(
                 Violation::new(

@@ -6,7 +6,6 @@
 
 use gpu_policy_core::targeting::default_gpu_taints;
 use gpu_policy_core::{GpuCatalogue, NodeTargeting, Taint};
-use kubewarden_policy_sdk::settings::Validatable;
 use serde::{Deserialize, Deserializer};
 
 /// The policy's settings; every key is optional.
@@ -123,8 +122,29 @@ fn check_label_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl Validatable for Settings {
-    fn validate(&self) -> Result<(), String> {
+/// The settings ready for the rules.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The settings as given.
+    pub settings: Settings,
+    /// [`Settings::catalogue`].
+    pub catalogue: GpuCatalogue,
+    /// [`Settings::targeting`].
+    pub targeting: NodeTargeting,
+}
+
+impl Settings {
+    /// Checks every key and builds what the rules use.
+    pub fn compile(self) -> Result<Compiled, String> {
+        self.check()?;
+        Ok(Compiled {
+            catalogue: self.catalogue()?,
+            targeting: self.targeting(),
+            settings: self,
+        })
+    }
+
+    fn check(&self) -> Result<(), String> {
         self.catalogue()?;
         for (i, label) in self.gpu_node_selector_labels.iter().enumerate() {
             check_label_pattern(label).map_err(|e| format!("gpuNodeSelectorLabels[{i}]: {e}"))?;
@@ -163,12 +183,10 @@ mod tests {
     fn matches_label(targeting: &NodeTargeting, label: &str) -> bool {
         targeting.labels.iter().any(|p| glob_match(p, label))
     }
-    use gpu_policy_core::entry::check_settings;
+    use gpu_policy_core::entry::{check_settings, settings_error};
 
     fn message(json: &str) -> Option<String> {
-        let r = check_settings::<Settings>(json.as_bytes());
-        assert_eq!(r.valid, r.message.is_none(), "{json}");
-        r.message
+        settings_error::<crate::GpuLimitRequired>(json.as_bytes())
     }
 
     #[test]
@@ -344,7 +362,7 @@ mod tests {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read(&path).unwrap();
-            let r = check_settings::<Settings>(&text);
+            let r = check_settings::<crate::GpuLimitRequired>(&text);
             assert!(!r.valid, "{} was accepted", path.display());
             assert!(r.message.is_some_and(|m| !m.is_empty()));
             count += 1;
@@ -353,7 +371,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/valid-settings");
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            let r = check_settings::<Settings>(&std::fs::read(&path).unwrap());
+            let r = check_settings::<crate::GpuLimitRequired>(&std::fs::read(&path).unwrap());
             assert!(r.valid, "{}: {:?}", path.display(), r.message);
         }
     }

@@ -9,34 +9,28 @@ use gpu_policy_core::{
 };
 
 use crate::mutation;
-use crate::settings::{Compiled, Mode, Settings};
+use crate::settings::{Compiled, Mode};
 
 /// Decides one admission request.
-pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Outcome {
+pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
     let workload = match Workload::from_request(request) {
         Ok(Some(w)) => w,
         Ok(None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    // The entry point validated the settings already; this cannot fail, but
-    // a failure is still an answer, not a trap.
-    let compiled = match settings.compile() {
-        Ok(c) => c,
-        Err(e) => return Outcome::Reject(vec![Violation::new("settings", e)]),
-    };
     let requested = requested_gpus(&workload, &compiled.catalogue);
     if requested.is_empty() {
-        if !settings.reject_non_gpu_tolerations {
+        if !compiled.reject_non_gpu_tolerations {
             return Outcome::Accept;
         }
-        return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, &compiled));
+        return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, compiled));
     }
-    let missing = missing_tolerations(&workload, &compiled, &requested);
+    let missing = missing_tolerations(&workload, compiled, &requested);
     if missing.is_empty() {
         return Outcome::Accept;
     }
     let violations: Vec<Violation> = missing.iter().map(|m| m.violation(&workload)).collect();
-    match settings.mode {
+    match compiled.mode {
         Mode::Validate => Outcome::Reject(violations),
         Mode::Mutate => {
             let tolerations: Vec<Toleration> =

@@ -3,7 +3,6 @@
 use gpu_policy_core::GpuCatalogue;
 use gpu_policy_core::Taint;
 use gpu_policy_core::catalogue::ResourcePattern;
-use kubewarden_policy_sdk::settings::Validatable;
 use serde::Deserialize;
 
 /// The taints used when `taints` is not set: one per vendor, the taint each
@@ -83,6 +82,10 @@ impl Default for Settings {
 /// patterns with their taints.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// `rejectNonGpuTolerations`.
+    pub reject_non_gpu_tolerations: bool,
+    /// `mode`.
+    pub mode: Mode,
     /// The GPU resource catalogue (defaults + `gpuResources`).
     pub catalogue: GpuCatalogue,
     /// `(resourcePattern, taint)`, in settings order.
@@ -121,6 +124,8 @@ impl Settings {
             compiled.push(check_rule(i, rule, &catalogue)?);
         }
         Ok(Compiled {
+            reject_non_gpu_tolerations: self.reject_non_gpu_tolerations,
+            mode: self.mode,
             catalogue,
             rules: compiled,
         })
@@ -186,21 +191,13 @@ fn pattern_can_match_a_gpu(pattern: &ResourcePattern, catalogue: &GpuCatalogue) 
         .any(|p| p.as_str().split_once('/').map(|(d, _)| d) == domain)
 }
 
-impl Validatable for Settings {
-    fn validate(&self) -> Result<(), String> {
-        self.compile().map(|_| ())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::check_settings;
+    use gpu_policy_core::entry::settings_error;
 
     fn message(json: &str) -> Option<String> {
-        let r = check_settings::<Settings>(json.as_bytes());
-        assert_eq!(r.valid, r.message.is_none(), "{json}");
-        r.message
+        settings_error::<crate::GpuTolerationRequired>(json.as_bytes())
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! mig-resource-naming: waPC registration and dispatch. The rules live in
+//! mig-resource-naming: the policy's registration. The rules live in
 //! `rules.rs`, the settings in `settings.rs`, the MIG catalogue in
 //! `mig_catalogue.rs`, profile names in `profile.rs` and the lenient reading
 //! of resource names in `naming.rs`.
@@ -9,7 +9,26 @@ pub mod profile;
 pub mod rules;
 pub mod settings;
 
-pub use rules::evaluate;
-use settings::Settings;
+use gpu_policy_core::{AdmissionRequest, KubernetesHost, Outcome, Policy};
 
-gpu_policy_core::register_policy!(Settings, evaluate);
+/// MIG resource names exist, fit the strategy and the selected GPU product.
+pub struct MigResourceNaming;
+
+impl Policy for MigResourceNaming {
+    type Settings = settings::Settings;
+    type Compiled = settings::Settings;
+
+    fn compile(settings: Self::Settings) -> Result<Self::Compiled, String> {
+        settings.compile()
+    }
+
+    fn evaluate(
+        request: &AdmissionRequest,
+        settings: &Self::Compiled,
+        _cluster: &dyn KubernetesHost,
+    ) -> Outcome {
+        rules::evaluate(request, settings)
+    }
+}
+
+gpu_policy_core::register_policy!(MigResourceNaming);

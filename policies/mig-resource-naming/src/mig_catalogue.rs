@@ -323,10 +323,10 @@ mod tests {
         }
     }
 
-    /// Where this crate's copy deliberately differs from
-    /// ../shared/gpu-facts/mig-profiles.yaml, checked against NVIDIA's
-    /// documentation (README "Facts"): (model, profile, present in ours).
-    const CORRECTIONS: &[(&str, &str, bool)] = &[
+    /// Two facts that published MIG tables get wrong, checked against
+    /// NVIDIA's documentation (README, "The catalogue and its facts"):
+    /// (model, profile, offered).
+    const CHECKED_FACTS: &[(&str, &str, bool)] = &[
         // NVIDIA's H100 94GB table, mig-parted's default config and
         // `nvidia-smi mig -lgip` on an H100 NVL: no 1g.24gb+me.
         ("H100-NVL-94GB", "1g.24gb+me", false),
@@ -335,47 +335,15 @@ mod tests {
         ("RTX-PRO-6000-Blackwell-96GB", "1g.24gb+me", true),
     ];
 
-    /// Applies the corrections to the shared facts.
-    fn corrected(mut shared: Facts) -> Facts {
-        for (model, profile, present) in CORRECTIONS {
-            let entry = shared.models.get_mut(*model).unwrap();
-            let had = entry.profiles.iter().any(|p| p == profile);
-            assert_ne!(
-                had, *present,
-                "correction {model} {profile} no longer needed: the shared facts changed; update CORRECTIONS"
-            );
-            if *present {
-                // Insert in NVIDIA's order: ours is the reference.
-                let ours = facts(COMMITTED).models.remove(*model).unwrap();
-                entry.profiles = ours.profiles;
-            } else {
-                entry.profiles.retain(|p| p != profile);
-            }
-        }
-        shared
-    }
-
     #[test]
-    fn shared_facts_match_except_documented_corrections() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/gpu-facts/mig-profiles.yaml");
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            println!(
-                "note: {} not found (no shared/ beside the checkout); skipping the comparison",
-                path.display()
-            );
-            return;
-        };
-        let shared = corrected(facts(&text));
+    fn checked_facts_hold() {
         let ours = facts(COMMITTED);
-        assert_eq!(
-            shared, ours,
-            "the shared facts differ from mig-profiles.yaml beyond the documented corrections"
-        );
-        for (model, profile, present) in CORRECTIONS {
-            println!(
-                "known difference: {model} {profile} {} in this crate",
-                if *present { "added" } else { "removed" }
+        for (model, profile, offered) in CHECKED_FACTS {
+            let entry = &ours.models[*model];
+            assert_eq!(
+                entry.profiles.iter().any(|p| p == profile),
+                *offered,
+                "{model} {profile}"
             );
         }
     }

@@ -1,6 +1,5 @@
 //! Settings of mig-resource-naming.
 
-use kubewarden_policy_sdk::settings::Validatable;
 use serde::Deserialize;
 
 use crate::mig_catalogue::{self, MODELS};
@@ -89,8 +88,15 @@ impl Settings {
     }
 }
 
-impl Validatable for Settings {
-    fn validate(&self) -> Result<(), String> {
+impl Settings {
+    /// Checks every key; the checked settings are what the rules use (the
+    /// profile list is built lazily, only for requests that name MIG).
+    pub fn compile(self) -> Result<Settings, String> {
+        self.check()?;
+        Ok(self)
+    }
+
+    fn check(&self) -> Result<(), String> {
         for (i, name) in self.gpu_models.iter().enumerate() {
             if mig_catalogue::model(name).is_none() {
                 return Err(format!(
@@ -112,17 +118,15 @@ impl Validatable for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::check_settings;
+    use gpu_policy_core::entry::settings_error;
 
     fn message(json: &str) -> Option<String> {
-        let r = check_settings::<Settings>(json.as_bytes());
-        assert_eq!(r.valid, r.message.is_none(), "{json}");
-        r.message
+        settings_error::<crate::MigResourceNaming>(json.as_bytes())
     }
 
     #[test]
     fn defaults() {
-        let s: Settings = gpu_policy_core::entry::parse_settings(b"{}").unwrap();
+        let s: Settings = gpu_policy_core::settings::parse(b"{}").unwrap();
         assert_eq!(s, Settings::default());
         assert_eq!(s.strategy, Strategy::Any);
         assert_eq!(s.max_mig_devices_per_container, 1);

@@ -1,15 +1,17 @@
-//! The two waPC entry points every policy exposes, done once: settings
-//! validation that answers `valid: false` instead of raising a guest error,
-//! and request evaluation that turns any unreadable input into a clean
-//! rejection instead of a trap.
+//! The two waPC entry points every policy exposes, done once for every
+//! [`Policy`]: settings validation that answers `valid: false` instead of
+//! raising a guest error, and request evaluation that turns any unreadable
+//! input into a clean rejection instead of a trap.
 
 use kubewarden_policy_sdk::response::ValidationResponse;
-use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::CallResult;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::request::{AdmissionRequest, ValidationPayload};
+use crate::host::{KubernetesHost, WapcHost};
+use crate::policy::Policy;
+use crate::request::ValidationPayload;
+use crate::settings;
 use crate::violation::{Violation, render};
 
 /// The HTTP-like code of a rejection caused by unreadable input.
@@ -37,48 +39,21 @@ impl Outcome {
     }
 }
 
-/// Parses settings JSON into `T`, with a readable error that names the key
-/// (`maxGpusPerPod: invalid type: string "two", expected u32`). An empty
-/// payload or `null` means "no settings": the defaults.
-pub fn parse_settings<T: DeserializeOwned + Default>(json: &[u8]) -> Result<T, String> {
-    let text = std::str::from_utf8(json).map_err(|e| format!("settings are not UTF-8: {e}"))?;
-    let trimmed = text.trim_start();
-    if trimmed.trim_end().is_empty() || trimmed.trim_end() == "null" {
-        return Ok(T::default());
-    }
-    // serde also fills structs from arrays; settings are always a mapping.
-    if !trimmed.starts_with('{') {
-        return Err("settings must be a mapping of keys to values".to_owned());
-    }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let inner = strip_position(&inner.to_string());
-        if path.is_empty() || path == "." {
-            inner
-        } else {
-            format!("{path}: {inner}")
-        }
-    })
+/// Parses, checks and compiles settings: what `validate` runs with.
+pub fn compile_settings<P: Policy>(json: &[u8]) -> Result<P::Compiled, String> {
+    settings::parse::<P::Settings>(json).and_then(P::compile)
 }
 
-/// serde_json appends ` at line 1 column 17`; in a one-line settings
-/// document that only adds noise.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message.get(..i).unwrap_or(message).to_owned(),
-        None => message.to_owned(),
-    }
+/// The message `validate_settings` gives, `None` for valid settings.
+pub fn settings_error<P: Policy>(json: &[u8]) -> Option<String> {
+    compile_settings::<P>(json).err()
 }
 
-/// Parses and checks settings: the whole answer to `validate_settings`.
-pub fn check_settings<T: DeserializeOwned + Default + Validatable>(
-    json: &[u8],
-) -> SettingsValidationResponse {
-    let outcome = parse_settings::<T>(json).and_then(|s| s.validate());
-    match outcome {
-        Ok(()) => SettingsValidationResponse {
+/// The whole answer to `validate_settings`: valid exactly when the settings
+/// compile.
+pub fn check_settings<P: Policy>(json: &[u8]) -> SettingsValidationResponse {
+    match compile_settings::<P>(json) {
+        Ok(_) => SettingsValidationResponse {
             valid: true,
             message: None,
         },
@@ -91,31 +66,24 @@ pub fn check_settings<T: DeserializeOwned + Default + Validatable>(
 
 /// The `validate_settings` waPC handler: unknown keys, wrong types and the
 /// policy's own checks all come back as `{"valid": false, "message": ...}`.
-pub fn validate_settings<T: DeserializeOwned + Default + Validatable>(
-    payload: &[u8],
-) -> CallResult {
-    Ok(serde_json::to_vec(&check_settings::<T>(payload))?)
+pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&check_settings::<P>(payload))?)
 }
 
-/// The `validate` waPC handler. Parses the envelope and settings, runs
-/// `policy`, and answers with its decision. Unreadable input (not JSON, no
-/// `request`, invalid settings) is a rejection with code 400 that says what is
-/// wrong; it never traps.
-pub fn validate<T, F>(payload: &[u8], policy: F) -> CallResult
-where
-    T: DeserializeOwned + Default + Validatable,
-    F: FnOnce(&AdmissionRequest, &T) -> Outcome,
-{
-    Ok(serde_json::to_vec(&evaluate::<T, F>(payload, policy))?)
+/// The `validate` waPC handler, lookups through the waPC host. Unreadable
+/// input (not JSON, no `request`, invalid settings) is a rejection with code
+/// 400 that says what is wrong; it never traps.
+pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&evaluate::<P>(payload, &WapcHost))?)
 }
 
-/// [`validate`] without the serialization: the response as a value, for
-/// native tests and benchmarks.
-pub fn evaluate<T, F>(payload: &[u8], policy: F) -> ValidationResponse
-where
-    T: DeserializeOwned + Default + Validatable,
-    F: FnOnce(&AdmissionRequest, &T) -> Outcome,
-{
+/// [`validate`] without the serialization, lookups answered by `cluster`:
+/// the response as a value, for native tests, fuzzing and benchmarks.
+///
+/// The one prelude of every policy: read the envelope, accept what the
+/// policy does not judge (see [`Policy::judges`]) before touching settings or
+/// object, compile the settings once, run the rules.
+pub fn evaluate<P: Policy>(payload: &[u8], cluster: &dyn KubernetesHost) -> ValidationResponse {
     let parsed: ValidationPayload = match serde_json::from_slice(payload) {
         Ok(p) => p,
         Err(e) => return bad_request(format!("cannot read the validation request: {e}")),
@@ -124,11 +92,14 @@ where
         .settings
         .map(|raw| raw.get().as_bytes())
         .unwrap_or(b"");
-    let settings = match parse_settings::<T>(settings_json).and_then(|s| s.validate().map(|()| s)) {
+    let settings = match compile_settings::<P>(settings_json) {
         Ok(s) => s,
         Err(e) => return bad_request(format!("invalid policy settings: {e}")),
     };
-    response(policy(&parsed.request, &settings))
+    if !P::judges(&parsed.request) {
+        return response(Outcome::Accept);
+    }
+    response(P::evaluate(&parsed.request, &settings, cluster))
 }
 
 /// The response for an outcome.
@@ -166,22 +137,45 @@ fn bad_request(message: String) -> ValidationResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::NoCluster;
+    use crate::request::AdmissionRequest;
     use serde::Deserialize;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[derive(Debug, Default, Deserialize, PartialEq)]
     #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-    struct Demo {
+    struct DemoSettings {
         max_gpus_per_pod: Option<u32>,
         names: Vec<String>,
     }
 
-    impl Validatable for Demo {
-        fn validate(&self) -> Result<(), String> {
-            match self.max_gpus_per_pod {
+    struct Demo;
+
+    impl Policy for Demo {
+        type Settings = DemoSettings;
+        type Compiled = Option<u32>;
+
+        fn compile(settings: DemoSettings) -> Result<Option<u32>, String> {
+            match settings.max_gpus_per_pod {
                 Some(0) => Err("maxGpusPerPod must be at least 1".into()),
-                _ => Ok(()),
+                max => Ok(max),
+            }
+        }
+
+        fn evaluate(
+            req: &AdmissionRequest,
+            max: &Option<u32>,
+            _cluster: &dyn KubernetesHost,
+        ) -> Outcome {
+            if req.name == "bad" {
+                Outcome::Reject(vec![
+                    Violation::new("metadata.name", "is bad").fix("rename it"),
+                ])
+            } else if *max == Some(9) {
+                Outcome::Mutate(serde_json::json!({"mutated": true}))
+            } else {
+                Outcome::Accept
             }
         }
     }
@@ -236,33 +230,38 @@ mod tests {
     }
 
     fn run(payload: &str) -> ValidationResponse {
-        evaluate::<Demo, _>(payload.as_bytes(), |req, settings| {
-            if req.name == "bad" {
-                Outcome::Reject(vec![
-                    Violation::new("metadata.name", "is bad").fix("rename it"),
-                ])
-            } else if settings.max_gpus_per_pod == Some(9) {
-                Outcome::Mutate(serde_json::json!({"mutated": true}))
-            } else {
-                Outcome::Accept
-            }
-        })
+        evaluate::<Demo>(payload.as_bytes(), &NoCluster)
     }
 
     #[test]
     fn evaluate_dispatches_outcomes() {
-        let ok = run(r#"{"request": {"name": "good"}, "settings": {}}"#);
+        let ok = run(r#"{"request": {"name": "good", "operation": "CREATE"}, "settings": {}}"#);
         assert!(ok.accepted && ok.message.is_none());
-        let bad = run(r#"{"request": {"name": "bad"}}"#);
+        let bad = run(r#"{"request": {"name": "bad", "operation": "UPDATE"}}"#);
         assert!(!bad.accepted);
         assert_eq!(
             bad.message.as_deref(),
             Some("metadata.name: is bad (fix: rename it)")
         );
         assert_eq!(bad.code, None);
-        let m = run(r#"{"request": {}, "settings": {"maxGpusPerPod": 9}}"#);
+        let m = run(r#"{"request": {"operation": "CREATE"}, "settings": {"maxGpusPerPod": 9}}"#);
         assert!(m.accepted);
         assert_eq!(m.mutated_object, Some(serde_json::json!({"mutated": true})));
+    }
+
+    #[test]
+    fn only_create_and_update_are_judged() {
+        for op in ["DELETE", "CONNECT", "", "create"] {
+            let r = run(&format!(
+                r#"{{"request": {{"name": "bad", "operation": "{op}"}}}}"#
+            ));
+            assert!(r.accepted, "{op}");
+        }
+        // Settings are still checked first: a broken deployment shows on
+        // every request, not only on the judged ones.
+        let r = run(r#"{"request": {"operation": "DELETE"}, "settings": {"maxGpusPerPod": 0}}"#);
+        assert!(!r.accepted);
+        assert_eq!(r.code, Some(BAD_REQUEST));
     }
 
     #[test]
@@ -288,7 +287,7 @@ mod tests {
             let message = r.message.unwrap();
             assert!(message.contains(needle), "{payload}: {message}");
         }
-        let r = evaluate::<Demo, _>(&[0xff, 0x00, 0x7b], |_, _| Outcome::Accept);
+        let r = evaluate::<Demo>(&[0xff, 0x00, 0x7b], &NoCluster);
         assert!(!r.accepted);
     }
 
@@ -297,9 +296,15 @@ mod tests {
         let bytes = validate_settings::<Demo>(br#"{"x": 1}"#).unwrap();
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["valid"], false);
-        let bytes = validate::<Demo, _>(br#"{"request": {"name": "bad"}}"#, |_, _| Outcome::Accept)
-            .unwrap();
-        let v: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(v["accepted"], true);
+        let info = crate::policy::PolicyInfo::of::<Demo>("demo");
+        assert_eq!((info.settings_keys)(), ["maxGpusPerPod", "names"]);
+        assert!(
+            !(info.validate)(
+                br#"{"request": {"name": "bad", "operation": "CREATE"}}"#,
+                &NoCluster
+            )
+            .accepted
+        );
+        assert!(!(info.validate_settings)(br#"{"maxGpusPerPod": 0}"#).valid);
     }
 }

@@ -11,9 +11,12 @@
 
 pub mod catalogue;
 pub mod entry;
+pub mod host;
 pub mod pod;
+pub mod policy;
 pub mod quantity;
 pub mod request;
+pub mod settings;
 pub mod targeting;
 pub mod toleration;
 pub mod violation;
@@ -22,28 +25,20 @@ pub mod workload;
 #[doc(hidden)]
 pub use kubewarden_policy_sdk as __sdk;
 
-/// Registers a policy's waPC functions: `validate` (through
-/// [`entry::validate`] with the given settings type and rule function),
-/// `validate_settings` (through [`entry::validate_settings`]) and
-/// `protocol_version`. Every policy's `lib.rs` calls it once:
+/// Registers a policy (a type implementing [`policy::Policy`]): the waPC
+/// functions `validate`, `validate_settings` and `protocol_version` in the
+/// wasm build, and natively `POLICY`, the [`policy::PolicyInfo`] the tools
+/// and tests find the policy by. Every policy's `lib.rs` calls it once:
 ///
 /// ```ignore
-/// gpu_policy_core::register_policy!(settings::Settings, rules::evaluate);
+/// gpu_policy_core::register_policy!(GpuLimitRequired);
 /// ```
 #[macro_export]
 macro_rules! register_policy {
-    ($settings:ty, $evaluate:path) => {
-        /// The `validate` waPC function.
-        #[doc(hidden)]
-        pub fn __wapc_validate(payload: &[u8]) -> $crate::__sdk::wapc_guest::CallResult {
-            $crate::entry::validate::<$settings, _>(payload, $evaluate)
-        }
-
-        /// The `validate_settings` waPC function.
-        #[doc(hidden)]
-        pub fn __wapc_validate_settings(payload: &[u8]) -> $crate::__sdk::wapc_guest::CallResult {
-            $crate::entry::validate_settings::<$settings>(payload)
-        }
+    ($policy:ty) => {
+        /// The policy's name and native entry points.
+        pub const POLICY: $crate::policy::PolicyInfo =
+            $crate::policy::PolicyInfo::of::<$policy>(env!("CARGO_PKG_NAME"));
 
         /// Registers the policy's waPC functions; called once by the host.
         /// Only exported from the wasm build: natively several policies can
@@ -52,8 +47,11 @@ macro_rules! register_policy {
         #[unsafe(no_mangle)]
         pub extern "C" fn wapc_init() {
             use $crate::__sdk::wapc_guest::register_function;
-            register_function("validate", __wapc_validate);
-            register_function("validate_settings", __wapc_validate_settings);
+            register_function("validate", $crate::entry::validate::<$policy>);
+            register_function(
+                "validate_settings",
+                $crate::entry::validate_settings::<$policy>,
+            );
             register_function("protocol_version", $crate::__sdk::protocol_version_guest);
         }
     };
@@ -61,6 +59,8 @@ macro_rules! register_policy {
 
 pub use catalogue::{GpuCatalogue, GpuKind, GpuResource, Vendor};
 pub use entry::Outcome;
+pub use host::{KubernetesHost, LookupError};
+pub use policy::{Policy, PolicyInfo, judges_workload_operation};
 pub use request::AdmissionRequest;
 pub use targeting::NodeTargeting;
 pub use toleration::Taint;

@@ -55,8 +55,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Renders violations as one rejection message: every violation, in order,
-/// separated by `; `. A single violation is rendered as itself.
+/// Renders violations as one rejection message. A single violation is
+/// rendered as itself; several as a count and then one numbered violation a
+/// line, in order, which is how `kubectl` shows a multi-line message.
 ///
 /// ```
 /// use gpu_policy_core::violation::{render, Violation};
@@ -73,12 +74,9 @@ pub fn render(violations: &[Violation]) -> String {
         [] => String::new(),
         [one] => one.to_string(),
         many => {
-            let mut out = format!("{} violations: ", many.len());
+            let mut out = format!("{} violations:", many.len());
             for (i, v) in many.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("; ");
-                }
-                out.push_str(&format!("[{}] {v}", i + 1));
+                out.push_str(&format!("\n[{}] {v}", i + 1));
             }
             out
         }
@@ -114,7 +112,7 @@ mod tests {
     #[test]
     fn several_violations_are_numbered() {
         let vs = [Violation::new("a", "x"), Violation::new("b", "y").fix("z")];
-        assert_eq!(render(&vs), "2 violations: [1] a: x; [2] b: y (fix: z)");
+        assert_eq!(render(&vs), "2 violations:\n[1] a: x\n[2] b: y (fix: z)");
         assert_eq!(render(&[]), "");
     }
 }

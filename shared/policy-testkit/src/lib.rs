@@ -6,9 +6,11 @@
 //! (bare-number quantities, `null` collections, wrong types).
 
 pub mod build;
+pub mod cluster;
 pub mod fixtures;
 pub mod strategies;
 
+pub use cluster::InMemoryCluster;
 pub use strategies::{
     admission_request, any_json, cluster_object, pod_spec, settings_value, workload_kind,
 };

@@ -1,77 +1,28 @@
 //! Unit tests of the rules, run through the same entry point the waPC
 //! `validate` function uses (envelope + settings parsing included).
 
-use super::*;
+use gpu_policy_core::WorkloadKind;
 use gpu_policy_core::entry;
+use gpu_policy_core::host::NoCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-/// (group, version, kind, resource, pod spec path) for the eight kinds.
-const KINDS: [(&str, &str, &str, &str, &str); 8] = [
-    ("", "v1", "Pod", "pods", "spec"),
-    (
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        "spec.template.spec",
-    ),
-    (
-        "apps",
-        "v1",
-        "ReplicaSet",
-        "replicasets",
-        "spec.template.spec",
-    ),
-    (
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        "spec.template.spec",
-    ),
-    (
-        "apps",
-        "v1",
-        "DaemonSet",
-        "daemonsets",
-        "spec.template.spec",
-    ),
-    ("batch", "v1", "Job", "jobs", "spec.template.spec"),
-    (
-        "batch",
-        "v1",
-        "CronJob",
-        "cronjobs",
-        "spec.jobTemplate.spec.template.spec",
-    ),
-    (
-        "",
-        "v1",
-        "ReplicationController",
-        "replicationcontrollers",
-        "spec.template.spec",
-    ),
-];
+/// The workload kind named `kind`.
+fn kind_info(kind: &str) -> WorkloadKind {
+    *WorkloadKind::ALL.iter().find(|k| k.name() == kind).unwrap()
+}
 
-fn kind_info(
-    kind: &str,
-) -> (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-) {
-    *KINDS.iter().find(|k| k.2 == kind).unwrap()
+/// The names of the eight workload kinds.
+fn kinds() -> impl Iterator<Item = &'static str> {
+    WorkloadKind::ALL.into_iter().map(WorkloadKind::name)
 }
 
 fn object(kind: &str, spec: &Value) -> Value {
-    let (group, version, _, _, _) = kind_info(kind);
+    let group = kind_info(kind).group();
     let api_version = if group.is_empty() {
-        version.to_owned()
+        "v1".to_owned()
     } else {
-        format!("{group}/{version}")
+        format!("{group}/v1")
     };
     let metadata = json!({"name": "trainer", "namespace": "ml", "labels": {"app": "trainer"}});
     let template = json!({"metadata": {"labels": {"app": "trainer"}}, "spec": spec});
@@ -89,7 +40,8 @@ fn object(kind: &str, spec: &Value) -> Value {
 }
 
 fn request(kind: &str, operation: &str, spec: &Value) -> Value {
-    let (group, version, kind_name, resource, _) = kind_info(kind);
+    let info = kind_info(kind);
+    let (group, version, kind_name, resource) = (info.group(), "v1", info.name(), info.resource());
     let object = object(kind, spec);
     let (object, old_object) = match operation {
         "DELETE" => (Value::Null, object),
@@ -112,7 +64,7 @@ fn request(kind: &str, operation: &str, spec: &Value) -> Value {
 
 fn run_request(request: Value, settings: Value) -> ValidationResponse {
     let payload = json!({"request": request, "settings": settings});
-    entry::evaluate::<Settings, _>(&serde_json::to_vec(&payload).unwrap(), evaluate)
+    entry::evaluate::<crate::GpuLimitRequired>(&serde_json::to_vec(&payload).unwrap(), &NoCluster)
 }
 
 fn run(kind: &str, spec: Value, settings: Value) -> ValidationResponse {
@@ -150,7 +102,7 @@ fn web() -> Value {
 
 #[test]
 fn gpu_workload_with_limit_and_targeting_is_accepted_for_every_kind() {
-    for (_, _, kind, _, _) in KINDS {
+    for kind in kinds() {
         accepts(
             kind,
             json!({"tolerations": [gpu_toleration()],
@@ -164,7 +116,7 @@ fn gpu_workload_with_limit_and_targeting_is_accepted_for_every_kind() {
 
 #[test]
 fn non_gpu_workloads_are_accepted_for_every_kind() {
-    for (_, _, kind, _, _) in KINDS {
+    for kind in kinds() {
         accepts(
             kind,
             json!({"nodeSelector": {"disktype": "ssd"},
@@ -242,7 +194,7 @@ fn toleration_without_gpu_limit_exact_message() {
 
 #[test]
 fn every_targeting_field_is_reported_for_every_kind() {
-    for (_, _, kind, _, spec_path) in KINDS {
+    for (kind, spec_path) in WorkloadKind::ALL.map(|k| (k.name(), k.pod_spec_path())) {
         let message = rejects(
             kind,
             json!({
@@ -254,7 +206,7 @@ fn every_targeting_field_is_reported_for_every_kind() {
                 "containers": [web()]}),
             json!({}),
         );
-        assert!(message.starts_with("4 violations: "), "{message}");
+        assert!(message.starts_with("4 violations:\n"), "{message}");
         for needle in [
             format!(
                 r#"{spec_path}.nodeSelector["kubernetes.azure.com/accelerator"]: selects GPU nodes (kubernetes.azure.com/accelerator=nvidia) but no container sets a GPU limit"#
@@ -295,7 +247,7 @@ fn gpu_limit_in_any_container_satisfies_targeting() {
                "containers": [container("trainer", json!({"requests": {"nvidia.com/gpu": "1"}}))]}),
         json!({}),
     );
-    assert!(message.starts_with("2 violations: "), "{message}");
+    assert!(message.starts_with("2 violations:\n"), "{message}");
     assert!(message.contains("sets no limit"), "{message}");
     assert!(
         message.contains("spec.template.spec.tolerations[0]"),
@@ -483,7 +435,13 @@ fn requests_without_limits_in_init_containers_and_sidecars() {
     );
     assert_eq!(
         message,
-        r#"2 violations: [1] spec.jobTemplate.spec.template.spec.initContainers[0] "prep": requests nvidia.com/gpu: 1 but sets no limit (fix: set resources.limits["nvidia.com/gpu"]: "1"); [2] spec.jobTemplate.spec.template.spec.initContainers[1] "sidecar": requests nvidia.com/mig-1g.10gb: 1 but sets no limit (fix: set resources.limits["nvidia.com/mig-1g.10gb"]: "1")"#
+        concat!(
+            r#"2 violations:"#,
+            "\n",
+            r#"[1] spec.jobTemplate.spec.template.spec.initContainers[0] "prep": requests nvidia.com/gpu: 1 but sets no limit (fix: set resources.limits["nvidia.com/gpu"]: "1")"#,
+            "\n",
+            r#"[2] spec.jobTemplate.spec.template.spec.initContainers[1] "sidecar": requests nvidia.com/mig-1g.10gb: 1 but sets no limit (fix: set resources.limits["nvidia.com/mig-1g.10gb"]: "1")"#
+        )
     );
 }
 
@@ -687,7 +645,7 @@ fn visible_devices_in_init_sidecar_and_ephemeral_containers() {
                "ephemeralContainers": [{"name": "debugger", "image": "busybox", "env": env.clone()}]}),
         json!({}),
     );
-    assert!(message.starts_with("3 violations: "), "{message}");
+    assert!(message.starts_with("3 violations:\n"), "{message}");
     assert!(message.contains(r#"[1] spec.initContainers[0].env[0] "init": sets NVIDIA_VISIBLE_DEVICES="all" without a GPU limit"#), "{message}");
     assert!(
         message.contains(r#"[2] spec.initContainers[1].env[0] "side": sets"#),
@@ -743,7 +701,7 @@ fn max_gpus_per_container() {
                "containers": [container("a", gpu_limit("1"))]}),
         json!({"maxGpusPerContainer": 2}),
     );
-    assert!(message.starts_with("2 violations: "), "{message}");
+    assert!(message.starts_with("2 violations:\n"), "{message}");
     assert!(
         message.contains(r#"initContainers[0] "prep": asks for 3"#),
         "{message}"
@@ -811,12 +769,17 @@ fn several_violations_are_all_reported() {
     assert_eq!(
         message,
         concat!(
-            "6 violations: ",
-            r#"[1] spec.template.spec.initContainers[0] "prep": requests nvidia.com/gpu: 1 but sets no limit (fix: set resources.limits["nvidia.com/gpu"]: "1"); "#,
-            r#"[2] spec.template.spec.containers[0].resources.requests["nvidia.com/gpu"] "trainer": GPU quantity "0.5" is not a whole number of devices (fix: set a positive whole number of devices, e.g. "1"); "#,
-            r#"[3] spec.template.spec.containers[0] "trainer": requests nvidia.com/gpu: 0.5 but sets no limit (fix: set resources.limits["nvidia.com/gpu"] to the number of devices the container needs and the request to the same value); "#,
-            r#"[4] spec.template.spec.containers[1].env[0] "snoop": sets NVIDIA_VISIBLE_DEVICES="all" without a GPU limit: the NVIDIA runtime would expose GPUs the device plugin did not assign (fix: remove NVIDIA_VISIBLE_DEVICES (or set it to "void"), or request a GPU with resources.limits["nvidia.com/gpu"]); "#,
-            r#"[5] spec.template.spec.nodeSelector["nvidia.com/gpu.present"]: selects GPU nodes (nvidia.com/gpu.present=true) but no container sets a GPU limit (fix: add a GPU limit such as resources.limits["nvidia.com/gpu"]: "1" to the container that uses the GPU, or remove this GPU targeting); "#,
+            "6 violations:\n",
+            r#"[1] spec.template.spec.initContainers[0] "prep": requests nvidia.com/gpu: 1 but sets no limit (fix: set resources.limits["nvidia.com/gpu"]: "1")"#,
+            "\n",
+            r#"[2] spec.template.spec.containers[0].resources.requests["nvidia.com/gpu"] "trainer": GPU quantity "0.5" is not a whole number of devices (fix: set a positive whole number of devices, e.g. "1")"#,
+            "\n",
+            r#"[3] spec.template.spec.containers[0] "trainer": requests nvidia.com/gpu: 0.5 but sets no limit (fix: set resources.limits["nvidia.com/gpu"] to the number of devices the container needs and the request to the same value)"#,
+            "\n",
+            r#"[4] spec.template.spec.containers[1].env[0] "snoop": sets NVIDIA_VISIBLE_DEVICES="all" without a GPU limit: the NVIDIA runtime would expose GPUs the device plugin did not assign (fix: remove NVIDIA_VISIBLE_DEVICES (or set it to "void"), or request a GPU with resources.limits["nvidia.com/gpu"])"#,
+            "\n",
+            r#"[5] spec.template.spec.nodeSelector["nvidia.com/gpu.present"]: selects GPU nodes (nvidia.com/gpu.present=true) but no container sets a GPU limit (fix: add a GPU limit such as resources.limits["nvidia.com/gpu"]: "1" to the container that uses the GPU, or remove this GPU targeting)"#,
+            "\n",
             r#"[6] spec.template.spec.tolerations[0]: tolerates the GPU taint nvidia.com/gpu:NoSchedule but no container sets a GPU limit (fix: add a GPU limit such as resources.limits["nvidia.com/gpu"]: "1" to the container that uses the GPU, or remove this GPU targeting)"#
         )
     );
@@ -837,7 +800,7 @@ fn hostile_inputs_do_not_panic() {
         json!({"containers": "x"}),
         json!([1, 2]),
     ] {
-        for (_, _, kind, _, _) in KINDS {
+        for kind in kinds() {
             let _ = run(
                 kind,
                 spec.clone(),
@@ -846,7 +809,7 @@ fn hostile_inputs_do_not_panic() {
         }
     }
     for payload in ["", "{", "null", "[]", r#"{"request": 5}"#] {
-        let r = entry::evaluate::<Settings, _>(payload.as_bytes(), evaluate);
+        let r = entry::evaluate::<crate::GpuLimitRequired>(payload.as_bytes(), &NoCluster);
         assert!(!r.accepted, "{payload}");
     }
 }

@@ -4,9 +4,6 @@ use gpu_policy_core::WorkloadKind;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-use crate::evaluate;
-use crate::settings::Settings;
-
 fn object(kind: WorkloadKind, pod_spec: &Value) -> Value {
     let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": pod_spec});
     match kind {
@@ -33,7 +30,10 @@ fn request(kind: WorkloadKind, object: &Value) -> Value {
 
 fn run_request(request: &Value, settings: &Value) -> ValidationResponse {
     let payload = json!({"request": request, "settings": settings}).to_string();
-    gpu_policy_core::entry::evaluate::<Settings, _>(payload.as_bytes(), evaluate)
+    gpu_policy_core::entry::evaluate::<crate::GpuTolerationRequired>(
+        payload.as_bytes(),
+        &gpu_policy_core::host::NoCluster,
+    )
 }
 
 fn run(kind: WorkloadKind, pod_spec: &Value, settings: &Value) -> ValidationResponse {
@@ -329,7 +329,7 @@ fn every_vendor_needs_its_own_toleration() {
     });
     let r = run(WorkloadKind::DaemonSet, &spec, &json!({}));
     let m = message(&r);
-    assert!(m.starts_with("2 violations: [1] spec.template.spec.tolerations: requests nvidia.com/mig-1g.10gb in spec.template.spec.containers[0] \"a\""), "{m}");
+    assert!(m.starts_with("2 violations:\n[1] spec.template.spec.tolerations: requests nvidia.com/mig-1g.10gb in spec.template.spec.containers[0] \"a\""), "{m}");
     assert!(m.contains("[2] spec.template.spec.tolerations: requests gpu.intel.com/xe in spec.template.spec.containers[2] \"c\" but does not tolerate the GPU node taint gpu.intel.com/i915:NoSchedule"), "{m}");
     assert!(!m.contains("amd.com/gpu:NoSchedule"), "{m}");
     let r = run(WorkloadKind::DaemonSet, &spec, &json!({"mode": "mutate"}));
@@ -357,7 +357,7 @@ fn rules_sharing_a_taint_ask_for_it_once() {
     ]});
     let r = run(WorkloadKind::Pod, &spec, &settings);
     let m = message(&r);
-    assert!(m.starts_with("2 violations: [1] spec.tolerations: requests nvidia.com/gpu in spec.containers[0] \"a\", nvidia.com/mig-1g.10gb in spec.containers[1] \"b\" but does not tolerate the GPU node taint sku=gpu:NoSchedule"), "{m}");
+    assert!(m.starts_with("2 violations:\n[1] spec.tolerations: requests nvidia.com/gpu in spec.containers[0] \"a\", nvidia.com/mig-1g.10gb in spec.containers[1] \"b\" but does not tolerate the GPU node taint sku=gpu:NoSchedule"), "{m}");
     let r = run(
         WorkloadKind::Pod,
         &spec,
@@ -441,7 +441,7 @@ fn every_gpu_toleration_of_a_plain_pod_is_named() {
     let r = run(WorkloadKind::ReplicationController, &spec, &json!({}));
     assert_eq!(
         message(&r),
-        "2 violations: [1] spec.template.spec.tolerations[1]: {operator: Exists} tolerates the GPU taints nvidia.com/gpu:NoSchedule, amd.com/gpu:NoSchedule, gpu.intel.com/i915:NoSchedule (an empty key tolerates every taint) but the pod requests no GPU, so it can take up a GPU node (fix: remove the toleration, or request a GPU if the pod needs one; GPU infrastructure (device plugin, DCGM exporter, node-feature-discovery) is exempted with the ClusterAdmissionPolicy's namespaceSelector or objectSelector); [2] spec.template.spec.tolerations[2]: {key: amd.com/gpu, operator: Exists} tolerates the GPU taint amd.com/gpu:NoSchedule (its key matches and an empty effect matches every effect) but the pod requests no GPU, so it can take up a GPU node (fix: remove the toleration, or request a GPU if the pod needs one; GPU infrastructure (device plugin, DCGM exporter, node-feature-discovery) is exempted with the ClusterAdmissionPolicy's namespaceSelector or objectSelector)"
+        "2 violations:\n[1] spec.template.spec.tolerations[1]: {operator: Exists} tolerates the GPU taints nvidia.com/gpu:NoSchedule, amd.com/gpu:NoSchedule, gpu.intel.com/i915:NoSchedule (an empty key tolerates every taint) but the pod requests no GPU, so it can take up a GPU node (fix: remove the toleration, or request a GPU if the pod needs one; GPU infrastructure (device plugin, DCGM exporter, node-feature-discovery) is exempted with the ClusterAdmissionPolicy's namespaceSelector or objectSelector)\n[2] spec.template.spec.tolerations[2]: {key: amd.com/gpu, operator: Exists} tolerates the GPU taint amd.com/gpu:NoSchedule (its key matches and an empty effect matches every effect) but the pod requests no GPU, so it can take up a GPU node (fix: remove the toleration, or request a GPU if the pod needs one; GPU infrastructure (device plugin, DCGM exporter, node-feature-discovery) is exempted with the ClusterAdmissionPolicy's namespaceSelector or objectSelector)"
     );
 }
 

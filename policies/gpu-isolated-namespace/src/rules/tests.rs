@@ -1,13 +1,16 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use gpu_policy_core::WorkloadKind;
 use gpu_policy_core::violation::render;
+use policy_testkit::InMemoryCluster;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::cluster::{LookupError, ResourceQuota};
 
-/// A cluster answered from memory, recording every lookup.
+/// What a test's cluster holds: namespaces, the NetworkPolicies and
+/// ResourceQuotas of the namespace the request is in, lookups that fail; and
+/// the lookups made. Each run answers from a [`InMemoryCluster`] built from it.
 #[derive(Default)]
 struct Fake {
     namespaces: BTreeMap<String, Value>,
@@ -37,64 +40,65 @@ impl Fake {
     fn calls(&self) -> Vec<String> {
         self.calls.borrow().clone()
     }
+
+    /// The cluster for a request in namespace `ns`.
+    fn cluster(&self, ns: &str) -> InMemoryCluster {
+        let mut cluster = InMemoryCluster::with_objects(self.namespaces.values().cloned());
+        let placed = |api_version: &str, kind: &str, object: &Value| {
+            let mut object = object.clone();
+            object["apiVersion"] = json!(api_version);
+            object["kind"] = json!(kind);
+            object["metadata"]["namespace"] = json!(ns);
+            object
+        };
+        for p in &self.network_policies {
+            cluster.add(placed("networking.k8s.io/v1", "NetworkPolicy", p));
+        }
+        for q in &self.quotas {
+            cluster.add(placed("v1", "ResourceQuota", q));
+        }
+        for (kind, error) in [
+            ("Namespace", &self.namespace_error),
+            ("NetworkPolicy", &self.network_policy_error),
+            ("ResourceQuota", &self.quota_error),
+        ] {
+            if let Some(text) = error {
+                cluster.fail(kind, text);
+            }
+        }
+        cluster
+    }
 }
 
 fn deny_all(name: &str) -> Value {
     json!({"metadata": {"name": name}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})
 }
 
-fn from_values<T: serde::de::DeserializeOwned>(values: &[Value]) -> Vec<T> {
-    values
-        .iter()
-        .map(|v| serde_json::from_value(v.clone()).unwrap())
-        .collect()
-}
-
-impl ClusterReader for Fake {
-    fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError> {
-        self.calls
-            .borrow_mut()
-            .push(format!("get Namespace {name}"));
-        if let Some(e) = &self.namespace_error {
-            return Err(LookupError(e.clone()));
-        }
-        match self.namespaces.get(name) {
-            Some(v) => Ok(serde_json::from_value(v.clone()).unwrap()),
-            None => Err(LookupError(format!("namespaces \"{name}\" not found"))),
-        }
-    }
-
-    fn list_network_policies(&self, namespace: &str) -> Result<Vec<NetworkPolicy>, LookupError> {
-        self.calls
-            .borrow_mut()
-            .push(format!("list NetworkPolicy {namespace}"));
-        match &self.network_policy_error {
-            Some(e) => Err(LookupError(e.clone())),
-            None => Ok(from_values(&self.network_policies)),
-        }
-    }
-
-    fn list_resource_quotas(&self, namespace: &str) -> Result<Vec<ResourceQuota>, LookupError> {
-        self.calls
-            .borrow_mut()
-            .push(format!("list ResourceQuota {namespace}"));
-        match &self.quota_error {
-            Some(e) => Err(LookupError(e.clone())),
-            None => Ok(from_values(&self.quotas)),
-        }
-    }
-}
-
 fn settings(json: Value) -> Settings {
-    let s: Settings = serde_json::from_value(json).unwrap();
-    kubewarden_policy_sdk::settings::Validatable::validate(&s).unwrap();
-    s
+    serde_json::from_value(json).unwrap()
 }
 
-fn run(request: &Value, settings: &Settings, cluster: &Fake) -> Outcome {
+fn run(request: &Value, settings: &Settings, fake: &Fake) -> Outcome {
+    let compiled = settings.clone().compile().unwrap();
     let text = request.to_string();
     let request: AdmissionRequest = serde_json::from_str(&text).unwrap();
-    evaluate_with(&request, settings, cluster)
+    let ns = if request.namespace.is_empty() {
+        serde_json::from_str::<Value>(request.object_json().unwrap_or("{}")).unwrap()["metadata"]
+            ["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        request.namespace.clone()
+    };
+    let cluster = fake.cluster(&ns);
+    let outcome = if judges(&request) {
+        evaluate(&request, &compiled, &Cluster::new(&cluster))
+    } else {
+        Outcome::Accept
+    };
+    fake.calls.borrow_mut().extend(cluster.calls());
+    outcome
 }
 
 fn message(outcome: &Outcome) -> String {
@@ -103,17 +107,6 @@ fn message(outcome: &Outcome) -> String {
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
-
-const GROUPS: [(&str, &str); 8] = [
-    ("", "Pod"),
-    ("apps", "Deployment"),
-    ("apps", "ReplicaSet"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    ("", "ReplicationController"),
-];
 
 /// An object of `kind` whose pod template has `labels` and one container
 /// with `resources`.
@@ -128,7 +121,11 @@ fn workload(kind: &str, namespace: &str, labels: Value, resources: Value) -> Val
             "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}}),
         _ => json!({"kind": kind, "metadata": {"name": "w"}, "spec": {"template": template}}),
     };
-    let group = GROUPS.iter().find(|(_, k)| *k == kind).unwrap().0;
+    let group = WorkloadKind::ALL
+        .iter()
+        .find(|k| k.name() == kind)
+        .unwrap()
+        .group();
     json!({"uid": "1", "kind": {"group": group, "version": "v1", "kind": kind},
            "operation": "CREATE", "name": "w", "namespace": namespace, "object": object})
 }
@@ -148,7 +145,7 @@ fn training() -> Value {
 #[test]
 fn gpu_workload_in_matching_namespace_is_accepted_for_every_kind() {
     let cluster = Fake::gpu_namespace("ml-training", "training");
-    for (_, kind) in GROUPS {
+    for kind in WorkloadKind::ALL.map(WorkloadKind::name) {
         let req = workload(kind, "ml-training", training(), gpu("2"));
         assert_eq!(
             run(&req, &Settings::default(), &cluster),
@@ -168,7 +165,7 @@ fn gpu_workload_in_matching_namespace_is_accepted_for_every_kind() {
 #[test]
 fn non_gpu_workloads_are_accepted_without_lookups() {
     let cluster = Fake::default();
-    for (_, kind) in GROUPS {
+    for kind in WorkloadKind::ALL.map(WorkloadKind::name) {
         let req = workload(
             kind,
             "web",
@@ -225,7 +222,7 @@ fn unlabelled_namespace_is_rejected_with_the_label_to_set() {
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert_eq!(
         m,
-        "metadata.namespace: namespace \"research\" is not a GPU namespace: it has no label gpu-workload-type (fix: kubectl label namespace research gpu-workload-type=training --overwrite, or run the workload in a GPU namespace)"
+        "metadata.namespace: namespace \"research\" is not a GPU namespace: it has no label gpu-workload-type (fix: kubectl label namespace research gpu-workload-type=training)"
     );
 }
 
@@ -317,7 +314,7 @@ fn every_violation_is_reported() {
     let m = message(&run(&req, &s, &cluster));
     assert!(
         m.starts_with(
-            "5 violations: [1] metadata.namespace: namespace \"default\" is not a GPU namespace"
+            "5 violations:\n[1] metadata.namespace: namespace \"default\" is not a GPU namespace"
         ),
         "{m}"
     );
@@ -368,7 +365,7 @@ fn namespace_lookup_failures_fail_closed() {
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert_eq!(
         m,
-        "metadata.namespace: cannot read Namespace \"ghost\" to check its gpu-workload-type label: namespaces \"ghost\" not found (fix: create it as a GPU namespace (kubectl create namespace ghost && kubectl label namespace ghost gpu-workload-type=training), or let the policy read v1/Namespace)"
+        "metadata.namespace: cannot read Namespace \"ghost\" to check its gpu-workload-type label: it does not exist (fix: create namespace \"ghost\" labelled gpu-workload-type=training)"
     );
     // No list after a failed namespace read.
     assert_eq!(cluster.calls(), ["get Namespace ghost"]);
@@ -378,7 +375,11 @@ fn namespace_lookup_failures_fail_closed() {
     };
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert!(m.contains("cannot read Namespace \"ghost\""), "{m}");
-    assert!(m.contains("connection refused"), "{m}");
+    assert!(
+        m.ends_with("label: the Kubernetes API could not be reached (fix: retry when the Kubernetes API answers)"),
+        "{m}"
+    );
+    assert!(!m.contains("connection refused"), "{m}");
 }
 
 #[test]
@@ -389,7 +390,7 @@ fn network_policy_list_failure_fails_closed() {
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert_eq!(
         m,
-        "metadata.namespace: cannot list the NetworkPolicies of namespace \"ml-training\" to find its default-deny: forbidden: networkpolicies (fix: let the policy read networking.k8s.io/v1/NetworkPolicy (contextAwareResources))"
+        "metadata.namespace: cannot list the NetworkPolicies of namespace \"ml-training\" to find its default-deny: the policy may not read it (contextAwareResources of the policy, or RBAC) (fix: grant the policy networking.k8s.io/v1/NetworkPolicy in its contextAwareResources (and the policy server RBAC to read it))"
     );
 }
 
@@ -400,7 +401,7 @@ fn quota_list_failure_fails_closed() {
     let s = settings(json!({"requireGpuQuota": true}));
     let req = pod("ml-training", training(), gpu("1"));
     let m = message(&run(&req, &s, &cluster));
-    assert!(m.contains("cannot list the ResourceQuotas of namespace \"ml-training\" to find its GPU quota: timeout"), "{m}");
+    assert!(m.contains("cannot list the ResourceQuotas of namespace \"ml-training\" to find its GPU quota: the Kubernetes API could not be reached"), "{m}");
 }
 
 #[test]
@@ -412,7 +413,7 @@ fn missing_default_deny_shows_a_manifest_and_near_misses() {
     let req = pod("ml", training(), gpu("1"));
     assert_eq!(
         message(&run(&req, &Settings::default(), &cluster)),
-        "metadata.namespace: namespace \"ml\" has no default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress]) (\"deny-ingress\" is not one: policyTypes lacks Egress) (fix: kubectl apply -f- <<< '{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: default-deny-all, namespace: ml}, spec: {podSelector: {}, policyTypes: [Ingress, Egress]}}')"
+        "metadata.namespace: namespace \"ml\" has no default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress]) (\"deny-ingress\" is not one: policyTypes lacks Egress) (fix: create NetworkPolicy \"default-deny-all\" in namespace \"ml\" with podSelector: {} and policyTypes: [Ingress, Egress], like the default-deny-all of examples/workloads/ml-training-namespace.yaml)"
     );
     // Off by setting: no list at all.
     let s = settings(json!({"requireDefaultDenyNetworkPolicy": false}));
@@ -471,7 +472,7 @@ fn gpu_quota_rule() {
     let m = message(&run(&req, &s, &cluster));
     assert_eq!(
         m,
-        "metadata.namespace: namespace \"ml\" has no ResourceQuota with hard[\"requests.nvidia.com/gpu\"] for the nvidia.com/gpu this workload requests (fix: kubectl apply -f- <<< '{apiVersion: v1, kind: ResourceQuota, metadata: {name: gpu-quota, namespace: ml}, spec: {hard: {requests.nvidia.com/gpu: \"4\"}}}' (with your GPU budget))"
+        "metadata.namespace: namespace \"ml\" has no ResourceQuota with hard[\"requests.nvidia.com/gpu\"] for the nvidia.com/gpu this workload requests (fix: create a ResourceQuota in namespace \"ml\" with hard[\"requests.nvidia.com/gpu\"] set to the namespace's GPU budget, like examples/workloads/ml-training-namespace.yaml)"
     );
     // A quota on limits or on another resource does not count.
     cluster.quotas.push(json!({"metadata": {"name": "q"}, "spec": {"hard": {"limits.nvidia.com/gpu": "4", "requests.amd.com/gpu": "2"}}}));
@@ -537,11 +538,15 @@ fn deleting_the_only_default_deny_is_rejected() {
     );
     assert_eq!(
         message(&run(&req, &Settings::default(), &cluster)),
-        "metadata.name: NetworkPolicy \"default-deny-all\" is the only default-deny of GPU namespace \"ml\" (gpu-workload-type=training); deleting it would leave the GPU workloads there open to all traffic (fix: apply another default-deny first: kubectl apply -f- <<< '{apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: default-deny, namespace: ml}, spec: {podSelector: {}, policyTypes: [Ingress, Egress]}}')"
+        "metadata.name: NetworkPolicy \"default-deny-all\" is the only default-deny of GPU namespace \"ml\" (gpu-workload-type=training); deleting it would leave the GPU workloads there open to all traffic (fix: first create NetworkPolicy \"default-deny\" in namespace \"ml\" with podSelector: {} and policyTypes: [Ingress, Egress], like the default-deny-all of examples/workloads/ml-training-namespace.yaml)"
     );
     // Off by setting.
     let s = settings(json!({"protectDefaultDeny": false}));
     assert_eq!(run(&req, &s, &cluster), Outcome::Accept);
+    // The namespace controller emptying a namespace being deleted.
+    let mut cluster = cluster;
+    cluster.namespaces.get_mut("ml").unwrap()["status"] = json!({"phase": "Terminating"});
+    assert_eq!(run(&req, &Settings::default(), &cluster), Outcome::Accept);
 }
 
 #[test]
@@ -675,12 +680,15 @@ fn network_policy_lookup_failures_fail_closed() {
     let cluster = Fake::default();
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert!(m.starts_with("metadata.namespace: cannot read Namespace \"ml\" to tell whether NetworkPolicy \"default-deny-all\" guards a GPU namespace: "), "{m}");
-    assert!(m.contains("not found"), "{m}");
+    assert!(
+        m.contains("it does not exist (fix: make sure the v1/Namespace exists, then retry)"),
+        "{m}"
+    );
     let mut cluster = gpu_ns_with(vec![]);
     cluster.network_policy_error =
         Some("the server is currently unable to handle the request".into());
     let m = message(&run(&req, &Settings::default(), &cluster));
-    assert!(m.contains("cannot list the NetworkPolicies of GPU namespace \"ml\" to check that a default-deny remains: the server is currently unable"), "{m}");
+    assert!(m.contains("cannot list the NetworkPolicies of GPU namespace \"ml\" to check that a default-deny remains: the Kubernetes API could not be reached"), "{m}");
 }
 
 #[test]
@@ -707,11 +715,10 @@ fn unreadable_network_policies_are_rejected() {
 
 #[test]
 fn whole_validate_entry_point_never_errors() {
-    // Through the shared entry point with the fake: unreadable settings are a
-    // clean 400.
-    let r = gpu_policy_core::entry::evaluate::<Settings, _>(
+    // Through the shared entry point: unreadable settings are a clean 400.
+    let r = gpu_policy_core::entry::evaluate::<crate::GpuIsolatedNamespace>(
         br#"{"request": {}, "settings": {"workloadTypes": []}}"#,
-        |req, s| evaluate_with(req, s, &Fake::default()),
+        &InMemoryCluster::new(),
     );
     assert!(!r.accepted);
     assert!(r.message.unwrap().contains("workloadTypes"));
