@@ -1,4 +1,10 @@
 # One entry point for building, testing and packaging the GPU policies.
+# `make` builds the policies; `make help` lists every target. Each target has
+# one `## target: description` line above it, which `make help` prints.
+.PHONY: all help wasm-targets wasm-bindgen-runner build build-fixtures check bench \
+	test fmt-check lint unit-test wasm-unit-test test-wasm annotate e2e push \
+	artifacthub property-test fuzz clean
+
 SHELL := /bin/bash
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip1
@@ -9,20 +15,26 @@ FIXTURES := $(patsubst tests/fixtures/%/Cargo.toml,%,$(wildcard tests/fixtures/*
 # Built modules are copied here under the policy's own name.
 WASM_OUT := target/policies
 
-.PHONY: all wasm-targets wasm-bindgen-runner bench check build build-fixtures test fmt-check lint unit-test wasm-unit-test test-wasm clean \
-	annotate e2e push
 KWCTL ?= kwctl
 # kwctl-annotated modules (metadata.yml + README embedded), for e2e and push.
 ANNOTATED := annotated
 
+## all: the default target (plain `make`): the same as build
 all: build
 
+## help: list the targets, each with its one-line description
+help:
+	@echo "usage: make [target] [VARIABLE=value ...]   (no target: build)"
+	@awk 'match($$0, /^## [^:]+: /) { printf "  %-28s %s\n", substr($$0, 4, RLENGTH - 5), substr($$0, RLENGTH + 1) }' $(MAKEFILE_LIST)
+
+## wasm-targets: add the wasm32-wasip1 and wasm32-unknown-unknown targets when missing
 # The wasm targets come with rust-toolchain.toml on a fresh install; add them
 # when the pinned toolchain was installed without them.
 wasm-targets:
 	@for t in $(WASM_TARGET) wasm32-unknown-unknown; do \
 	  rustup target list --installed 2>/dev/null | grep -qx $$t || rustup target add $$t; done
 
+## wasm-bindgen-runner: install wasm-bindgen-cli at Cargo.lock's wasm-bindgen version when missing
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3; exit}' Cargo.lock)
 wasm-bindgen-runner:
@@ -54,10 +66,10 @@ ifneq ($(strip $(FIXTURES)),)
 	done
 endif
 
-## check: the main job: check manifests offline against every policy, one verdict per
-## object and policy (MANIFESTS=dir for your own; exit 1 when anything is rejected).
-## The bundled examples include deliberate mistakes, so for them the rejections
-## are the expected result and only an input/usage error (exit 2) fails.
+## check: the main job: check manifests offline against every policy, one verdict per object and policy (MANIFESTS=dir)
+# MANIFESTS=dir checks your own manifests (exit 1 when anything is rejected).
+# The bundled examples include deliberate mistakes, so for them the rejections
+# are the expected result and only an input/usage error (exit 2) fails.
 MANIFESTS ?= examples/workloads
 check: build
 	@$(CARGO) build --release -q -p manifest-check
@@ -67,20 +79,24 @@ check: build
 	  exit 0; fi; \
 	exit $$status
 
-## bench: speed and size of every policy, wasm through the waPC host against native
-## (prints a markdown table and writes target/bench/report.md); never part of make test
+## bench: speed and size of every policy, wasm through the waPC host against native (writes target/bench/report.md)
+# Prints a markdown table and writes target/bench/report.md; never part of
+# make test. See tools/policy-bench/README.md.
 bench: build build-fixtures
 	$(CARGO) run --release -q -p policy-bench -- --out target/bench/report.md
 
 ## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests
 test: fmt-check lint unit-test wasm-unit-test test-wasm
 
+## fmt-check: cargo fmt --check over the workspace
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
+## lint: clippy on every workspace crate and target, warnings as errors
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## unit-test: native unit and property tests of the crates that do not link wasmtime
 # Crates that link wasmtime (the host and its users) test in release, in
 # test-wasm: one wasmtime build instead of a debug and a release one.
 unit-test:
@@ -93,7 +109,7 @@ wasm-unit-test: wasm-targets wasm-bindgen-runner
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  $(CARGO) test -p gpu-policy-core --lib --target wasm32-unknown-unknown
 
-## test-wasm: run every policy's cases through the waPC host
+## test-wasm: every policy's cases, the bad-input corpus and the packaging test through the waPC host
 test-wasm: build build-fixtures
 	$(CARGO) test --release -p policy-runner -p wasm-integration-tests -p manifest-check -p policy-bench
 
@@ -124,12 +140,12 @@ push: annotate
 	  $(KWCTL) push $(ANNOTATED)/$$p.wasm registry://$(REGISTRY)/$$p:v$$v || exit 1; \
 	done
 
-## artifacthub: artifacthub/<policy>/<version>/{artifacthub-pkg.yml,README.md} + artifacthub-repo.yml
-# from each policy's metadata.yml, questions-ui.yml and README.md, by tools/artifacthub-gen in
+## artifacthub: regenerate artifacthub/ from each policy's metadata.yml, questions-ui.yml and README.md
+# Writes artifacthub/<policy>/<version>/{artifacthub-pkg.yml,README.md} and
+# artifacthub-repo.yml with tools/artifacthub-gen in
 # `kwctl scaffold artifacthub`'s format (createdAt kept per version, monorepo release links);
 # tests/tests/packaging.rs fails when the committed files differ. Where kwctl is installed,
 # kwctl's own scaffold is also written to target/artifacthub-kwctl/ for comparison.
-.PHONY: artifacthub
 artifacthub:
 	$(CARGO) run -q -p artifacthub-gen -- $(CURDIR)
 	@if command -v $(KWCTL) >/dev/null 2>&1; then \
@@ -143,13 +159,13 @@ artifacthub:
 	  echo "kwctl scaffold artifacthub output (for comparison): target/artifacthub-kwctl/"; \
 	fi
 
-## property-test: the policies' proptest suites only (256 cases each unless PROPTEST_CASES is set;
-# `make test` runs them too, through unit-test)
+## property-test: the policies' proptest suites only (256 cases each unless PROPTEST_CASES is set)
+# `make test` runs them too, through unit-test.
 property-test:
 	$(CARGO) test $(addprefix -p ,$(POLICIES)) --test properties
 
 ## fuzz: every cargo-fuzz target in fuzz/ for FUZZ_SECONDS each (needs nightly and cargo-fuzz)
-.PHONY: fuzz property-test
+# See fuzz/README.md.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_targets/%.rs,%,$(wildcard fuzz/fuzz_targets/*.rs))
 fuzz:
@@ -163,6 +179,7 @@ fuzz:
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1 2>&1 | tail -n 12 || exit 1; \
 	done
 
+## clean: remove build output (target/ and annotated/)
 clean:
 	$(CARGO) clean
 	rm -rf $(ANNOTATED)

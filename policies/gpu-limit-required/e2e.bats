@@ -1,5 +1,8 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-limit-required.wasm.
+# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
+# no contextAwareResources), so kwctl runs it without --allow-context-aware and
+# never needs a kubeconfig, a cluster or a replay session.
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
   POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/gpu-limit-required.wasm}"
@@ -149,6 +152,7 @@ check() {
 @test "invalid settings are refused" {
   for f in "$DATA"/invalid-settings/*.json; do
     run kwctl run --request-path "$DATA/requests/pod-gpu-limit.json" --settings-path "$f" "$POLICY"
+    [ "$status" -ne 0 ] || { echo "kwctl exited 0 with $f: $output"; return 1; }
     [[ "$output" != *'"allowed":true'* ]] || { echo "accepted with $f"; return 1; }
   done
 }

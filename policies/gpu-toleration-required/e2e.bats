@@ -1,5 +1,8 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-toleration-required.wasm.
+# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
+# no contextAwareResources), so kwctl runs it without --allow-context-aware and
+# never needs a kubeconfig, a cluster or a replay session.
 
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"

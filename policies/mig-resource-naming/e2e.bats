@@ -1,5 +1,8 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/mig-resource-naming.wasm.
+# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
+# no contextAwareResources), so kwctl runs it without --allow-context-aware and
+# never needs a kubeconfig, a cluster or a replay session.
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
   POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/mig-resource-naming.wasm}"
@@ -97,5 +100,6 @@ setup() {
 
 @test "rejects invalid settings" {
   run kwctl run --request-path "$DATA/requests/pod-mig-1g10gb.json" --settings-path "$DATA/invalid-settings/gpu-models-unknown.json" "$POLICY"
+  [ "$status" -ne 0 ]
   [[ "$output" == *'gpuModels'* ]]
 }
