@@ -82,7 +82,7 @@ run_policy() {
   # The policy's answer (kwctl's own log lines may show the host's error).
   response=$(printf '%s\n' "$output" | grep '"allowed"')
   [[ "$response" == *'"allowed":false'* ]]
-  [[ "$response" == *'label: it does not exist (fix: create namespace \"ghost\" labelled gpu-workload-type=training)'* ]]
+  [[ "$response" == *'label: it does not exist (fix: create namespace \"ghost\" labelled gpu-workload-type=inference)'* ]]
   [[ "$response" != *'acktrace'* ]]
   [[ "$response" != *'anyhow'* ]]
 }
