@@ -55,6 +55,14 @@ fn pod(annotations: Value) -> Value {
     })
 }
 
+/// The fixture's message for a pod annotated `annotations`, default
+/// settings; the pod must be rejected.
+fn rejection(runner: &PolicyRunner, annotations: Value) -> anyhow::Result<String> {
+    let response = runner.validate(&pod(annotations), &json!({}))?;
+    assert!(!response.accepted, "{response:?}");
+    Ok(response.message.unwrap_or_default())
+}
+
 #[test]
 fn protocol_version_and_timings() {
     let runner = runner();
@@ -74,14 +82,7 @@ fn one_instance_serves_many_calls() {
 #[test]
 fn refuses_resources_missing_from_context_aware_resources() {
     let runner = runner();
-    let response = runner
-        .validate(
-            &pod(json!({"test/lookup-secret": "db-password"})),
-            &json!({}),
-        )
-        .unwrap();
-    assert!(!response.accepted);
-    let message = response.message.unwrap_or_default();
+    let message = rejection(&runner, json!({"test/lookup-secret": "db-password"})).unwrap();
     assert!(
         message.contains("Policy has not been granted access to Kubernetes v1/Secret resources"),
         "{message}"
@@ -100,15 +101,8 @@ fn lookup_missing_from_session_is_an_error_naming_the_request() {
     let session =
         ReplaySession::from_file(&fixture_data("test_data/sessions/namespace-team-a.yml")).unwrap();
     runner.set_host_capabilities(Some(Arc::new(session)));
-    let response = runner
-        .validate(
-            &pod(json!({"test/lookup-namespace": "not-recorded"})),
-            &json!({}),
-        )
-        .unwrap();
     // The policy fails closed with the host's error text...
-    assert!(!response.accepted);
-    let message = response.message.unwrap_or_default();
+    let message = rejection(&runner, json!({"test/lookup-namespace": "not-recorded"})).unwrap();
     assert!(message.contains("has no exchange for request"), "{message}");
     assert!(message.contains("name: not-recorded"), "{message}");
     // ...and the host recorded the unanswered lookup for the harness.
@@ -128,15 +122,10 @@ fn lookup_missing_from_session_is_an_error_naming_the_request() {
 fn no_allowed_resources_means_no_lookups() {
     let runner = PolicyRunner::from_file(fixture_wasm(), PolicyOptions::default()).unwrap();
     runner.set_context_aware_resources(Vec::<ContextAwareResource>::new());
-    let response = runner
-        .validate(&pod(json!({"test/lookup-namespace": "team-a"})), &json!({}))
-        .unwrap();
-    assert!(!response.accepted);
+    let message = rejection(&runner, json!({"test/lookup-namespace": "team-a"})).unwrap();
     assert!(
-        response
-            .message
-            .unwrap_or_default()
-            .contains("Kubernetes v1/Namespace resources")
+        message.contains("Kubernetes v1/Namespace resources"),
+        "{message}"
     );
 }
 

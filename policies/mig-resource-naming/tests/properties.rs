@@ -1,35 +1,22 @@
-//! Property tests (issue 11): no admission request makes the policy panic,
-//! the answer is deterministic, and any settings get a clear answer.
-//! 256 cases per property; `PROPTEST_CASES=N` for a longer run.
+//! Property tests, the suite every policy runs
+//! (`policy_testkit::policy_properties!`): no admission request makes the
+//! policy panic, the answer is deterministic, and any settings get a clear
+//! answer (probed with a MIG pod). 256 cases per property;
+//! `PROPTEST_CASES=N` for a longer run.
 
-// Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
-
-use gpu_policy_core::entry;
-use mig_resource_naming::settings::Settings;
-use policy_testkit::{admission_request, config, fixtures, settings_value};
-use proptest::prelude::*;
-use proptest::sample::select;
+use mig_resource_naming::POLICY;
+use policy_testkit::Properties;
 use serde_json::{Value, json};
 
-fn answer(request: &Value, settings: &Value) -> Value {
-    let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
-    let bytes = entry::validate::<Settings, _>(&payload, mig_resource_naming::evaluate).unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
+const PROPERTIES: Properties =
+    Properties::new(POLICY, env!("CARGO_MANIFEST_DIR"), plausible).probe(mig_pod);
 
-fn settings_files() -> Vec<Value> {
-    fixtures::settings_files(env!("CARGO_MANIFEST_DIR"), &["valid-settings", "settings"])
-}
+policy_testkit::policy_properties!(PROPERTIES);
 
-const KEYS: &[&str] = &[
-    "strategy",
-    "gpuModels",
-    "extraProfiles",
-    "maxMigDevicesPerContainer",
-    "allowShared",
-    "unknownKey",
-];
+fn mig_pod() -> Value {
+    policy_testkit::build::pod_request(json!({"containers": [
+        {"name": "c", "resources": {"limits": {"nvidia.com/mig-1g.10gb": "1"}}}]}))
+}
 
 fn plausible(key: &str) -> Vec<Value> {
     match key {
@@ -61,34 +48,5 @@ fn plausible(key: &str) -> Vec<Value> {
         ],
         "allowShared" => vec![json!(true), json!(false), json!("yes")],
         _ => vec![],
-    }
-}
-
-proptest! {
-    #![proptest_config(config())]
-
-    #[test]
-    fn any_request_gets_a_deterministic_answer(
-        request in admission_request(),
-        settings in select(settings_files()),
-    ) {
-        let first = answer(&request, &settings);
-        prop_assert_eq!(&first, &answer(&request, &settings));
-        if first["accepted"] == json!(false) {
-            prop_assert!(!first["message"].as_str().unwrap_or_default().is_empty());
-        }
-        prop_assert!(first["mutated_object"].is_null());
-    }
-
-    #[test]
-    fn any_settings_get_a_clear_answer(settings in settings_value(KEYS, plausible)) {
-        let checked = entry::check_settings::<Settings>(&serde_json::to_vec(&settings).unwrap());
-        prop_assert_eq!(checked.valid, checked.message.is_none());
-        let request = policy_testkit::build::pod_request(json!({"containers": [
-            {"name": "c", "resources": {"limits": {"nvidia.com/mig-1g.10gb": "1"}}}]}));
-        let response = answer(&request, &settings);
-        if !checked.valid {
-            prop_assert_eq!(&response["code"], &json!(400));
-        }
     }
 }

@@ -1,18 +1,19 @@
 //! Loading a policy `.wasm` and calling its waPC operations.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, Result, anyhow};
+use policy_cases::host_call::{HostCall, HostCallOutcome, kubernetes_call};
+use policy_cases::response::{SettingsResponse, ValidationResponse, validate_payload};
+use policy_cases::{CaseInputs, Harness};
 use serde_json::Value;
 use wapc::WapcHost;
 use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
-use crate::capabilities::{CapabilityError, HostCapabilities, KubernetesRequest, NoCluster};
+use crate::capabilities::{HostCapabilities, NoCluster};
 use crate::metadata::{ContextAwareResource, load_context_aware_resources};
 
 /// How a policy instance reaches the (simulated) cluster.
@@ -61,85 +62,6 @@ impl PolicyOptions {
     pub fn context_aware_resources(mut self, resources: Vec<ContextAwareResource>) -> Self {
         self.context_aware_resources = resources;
         self
-    }
-}
-
-/// The guest's answer to `validate_settings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettingsResponse {
-    /// Whether the settings are accepted.
-    pub valid: bool,
-    /// Why not, when `valid` is false.
-    #[serde(default)]
-    pub message: Option<String>,
-}
-
-/// The guest's answer to `validate` (the SDK's `ValidationResponse`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValidationResponse {
-    /// Whether the request is admitted.
-    pub accepted: bool,
-    /// Rejection message.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// Rejection code.
-    #[serde(default)]
-    pub code: Option<u16>,
-    /// The mutated object, for a mutating policy that changed something.
-    #[serde(default)]
-    pub mutated_object: Option<Value>,
-    /// Warnings for the API client.
-    #[serde(default)]
-    pub warnings: Option<Vec<String>>,
-    /// Audit annotations.
-    #[serde(default)]
-    pub audit_annotations: Option<BTreeMap<String, String>>,
-}
-
-/// What became of one host call made by the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostCallOutcome {
-    /// Answered with an object.
-    Answered,
-    /// Answered with an error the cluster would give (replayed `type: Error`).
-    Failed(String),
-    /// Refused: the resource is not in `contextAwareResources`.
-    Denied(String),
-    /// Nobody could answer (missing from the replay session): a fixture bug.
-    Unanswered(String),
-    /// A binding/namespace/operation this host does not offer, or a payload
-    /// it could not decode.
-    Unsupported(String),
-}
-
-/// One host call made by the guest during the last waPC call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostCall {
-    /// waPC binding, e.g. `kubewarden`.
-    pub binding: String,
-    /// waPC namespace, e.g. `kubernetes`.
-    pub namespace: String,
-    /// waPC operation, e.g. `get_resource`.
-    pub operation: String,
-    /// The decoded Kubernetes lookup, when it was one.
-    pub request: Option<KubernetesRequest>,
-    /// What the host did.
-    pub outcome: HostCallOutcome,
-}
-
-impl fmt::Display for HostCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.binding, self.namespace, self.operation)?;
-        if let Some(request) = &self.request {
-            write!(f, " {request}")?;
-        }
-        match &self.outcome {
-            HostCallOutcome::Answered => write!(f, " -> answered"),
-            HostCallOutcome::Failed(m) => write!(f, " -> error response: {m}"),
-            HostCallOutcome::Denied(m) => write!(f, " -> denied: {m}"),
-            HostCallOutcome::Unanswered(m) => write!(f, " -> UNANSWERED: {m}"),
-            HostCallOutcome::Unsupported(m) => write!(f, " -> unsupported: {m}"),
-        }
     }
 }
 
@@ -282,73 +204,26 @@ fn host_call(
         return Ok(Vec::new());
     }
     let mut state = lock(state);
-    let (request, outcome, result) = answer(&state, binding, namespace, operation, payload);
-    state.calls.push(HostCall {
-        binding: binding.to_owned(),
-        namespace: namespace.to_owned(),
-        operation: operation.to_owned(),
-        request,
-        outcome,
-    });
-    result.map_err(Into::into)
-}
-
-fn answer(
-    state: &HostState,
-    binding: &str,
-    namespace: &str,
-    operation: &str,
-    payload: &[u8],
-) -> (
-    Option<KubernetesRequest>,
-    HostCallOutcome,
-    std::result::Result<Vec<u8>, String>,
-) {
-    let unsupported = |message: String| {
-        (
-            None,
-            HostCallOutcome::Unsupported(message.clone()),
-            Err(message),
-        )
-    };
-    if binding != "kubewarden" || namespace != "kubernetes" {
-        return unsupported(format!(
-            "host capability {binding}/{namespace}/{operation} is not provided by policy-runner"
-        ));
-    }
-    let request = match KubernetesRequest::from_host_call(operation, payload) {
-        Ok(Some(request)) => request,
-        Ok(None) => {
-            return unsupported(format!(
-                "host capability kubernetes/{operation} is not provided by policy-runner"
-            ));
-        }
-        Err(e) => return unsupported(format!("{e:#}")),
-    };
-    let resource = request.resource();
-    if !state.allowed.contains(&resource) {
-        // policy-server's wording, plus where the allow-list comes from.
+    let (call, result) = if binding == "kubewarden" && namespace == "kubernetes" {
+        let state = &*state;
+        kubernetes_call(operation, payload, Some(&state.allowed), |request| {
+            state.capabilities.kubernetes(request)
+        })
+    } else {
         let message = format!(
-            "Policy has not been granted access to Kubernetes {resource} resources \
-             (not listed in contextAwareResources of its metadata.yml)"
+            "host capability {binding}/{namespace}/{operation} is not provided by policy-runner"
         );
-        return (
-            Some(request),
-            HostCallOutcome::Denied(message.clone()),
-            Err(message),
-        );
-    }
-    match state.capabilities.kubernetes(&request) {
-        Ok(bytes) => (Some(request), HostCallOutcome::Answered, Ok(bytes)),
-        Err(CapabilityError::Failed(m)) => {
-            (Some(request), HostCallOutcome::Failed(m.clone()), Err(m))
-        }
-        Err(CapabilityError::Unanswered(m)) => (
-            Some(request),
-            HostCallOutcome::Unanswered(m.clone()),
-            Err(m),
-        ),
-    }
+        let call = HostCall {
+            binding: binding.to_owned(),
+            namespace: namespace.to_owned(),
+            operation: operation.to_owned(),
+            request: None,
+            outcome: HostCallOutcome::Unsupported(message.clone()),
+        };
+        (call, Err(message))
+    };
+    state.calls.push(call);
+    result.map_err(Into::into)
 }
 
 /// One instantiated policy. Reuse it for any number of calls; each call
@@ -447,18 +322,7 @@ impl PolicyRunner {
     /// `{"request": <AdmissionRequest>, "settings": <settings>}`. `request`
     /// may also be a whole AdmissionReview, unwrapped as kwctl does.
     pub fn validate(&self, request: &Value, settings: &Value) -> Result<ValidationResponse> {
-        // Serialize from borrowed values: a json! envelope would deep-copy the
-        // request first, which cost more than the policy itself (make bench).
-        #[derive(serde::Serialize)]
-        struct Payload<'a> {
-            request: &'a Value,
-            settings: &'a Value,
-        }
-        let payload = Payload {
-            request: admission_request(request)?,
-            settings,
-        };
-        self.validate_raw(&serde_json::to_vec(&payload)?)
+        self.validate_raw(&validate_payload(request, settings)?)
     }
 }
 
@@ -489,34 +353,27 @@ impl PolicyRunner {
     }
 }
 
-/// The AdmissionRequest inside `value`: `value.request` when `value` is an
-/// AdmissionReview (`kind: AdmissionReview`, kwctl's rule), else `value`.
-pub fn admission_request(value: &Value) -> Result<&Value> {
-    let Some(object) = value.as_object() else {
-        bail!("an admission request must be a JSON object");
-    };
-    if object.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
-        object
-            .get("request")
-            .context("AdmissionReview without a request")
-    } else {
-        Ok(value)
+/// The wasm run of the case harness: each case's session answers the
+/// lookups, as in `kwctl run --replay-host-capabilities-interactions`.
+impl Harness for PolicyRunner {
+    fn check_settings(&self, settings: &Value) -> Result<SettingsResponse> {
+        self.validate_settings(settings)
+    }
+
+    fn evaluate(&self, case: &CaseInputs) -> (Result<ValidationResponse>, Vec<HostCall>) {
+        self.set_host_capabilities(
+            case.session
+                .as_ref()
+                .map(|s| Arc::new(s.clone()) as Arc<dyn HostCapabilities>),
+        );
+        let response = self.validate(&case.request, &case.settings);
+        (response, self.host_calls())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unwraps_admission_review_like_kwctl() {
-        let req = serde_json::json!({"uid": "1", "kind": {"kind": "Pod"}});
-        let review = serde_json::json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req});
-        assert_eq!(admission_request(&review).unwrap(), &req);
-        assert_eq!(admission_request(&req).unwrap(), &req);
-        assert!(admission_request(&serde_json::json!({"kind": "AdmissionReview"})).is_err());
-        assert!(admission_request(&serde_json::json!([1])).is_err());
-    }
 
     #[test]
     fn missing_file_is_an_error_naming_the_path() {

@@ -1,23 +1,46 @@
 //! JSON builders for admission requests (no randomness).
 
+use gpu_policy_core::WorkloadKind;
 use serde_json::{Map, Value, json};
 
-/// The workload kinds the policies know: `(group, version, kind, resource)`.
-pub const WORKLOAD_KINDS: [(&str, &str, &str, &str); 8] = [
-    ("", "v1", "Pod", "pods"),
-    ("apps", "v1", "Deployment", "deployments"),
-    ("apps", "v1", "ReplicaSet", "replicasets"),
-    ("apps", "v1", "StatefulSet", "statefulsets"),
-    ("apps", "v1", "DaemonSet", "daemonsets"),
-    ("batch", "v1", "Job", "jobs"),
-    ("batch", "v1", "CronJob", "cronjobs"),
-    ("", "v1", "ReplicationController", "replicationcontrollers"),
-];
+/// The workload kind called `kind`, by name alone: a known kind sent in
+/// another group (a `Deployment` of `extensions/v1beta1`, a CRD called
+/// `Job`) is still built in that kind's shape, so that a policy has to tell
+/// it apart by its group.
+pub fn workload_kind_named(kind: &str) -> Option<WorkloadKind> {
+    WorkloadKind::ALL.into_iter().find(|k| k.name() == kind)
+}
+
+/// Where the pod spec sits in an object of `kind` (JSON pointer):
+/// [`WorkloadKind::pod_spec_pointer`], `/spec` for any other kind.
+pub fn pod_spec_pointer(kind: &str) -> &'static str {
+    workload_kind_named(kind).map_or("/spec", WorkloadKind::pod_spec_pointer)
+}
+
+/// Inserts `value` at the dotted `path` below `root`, creating the objects
+/// on the way (a non-object on the way is replaced).
+fn insert_at(root: &mut Value, path: &str, value: Value) {
+    let mut here = root;
+    let mut segments = path.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        if !here.is_object() {
+            *here = Value::Object(Map::new());
+        }
+        let Value::Object(map) = here else { return };
+        if segments.peek().is_none() {
+            map.insert(segment.to_owned(), value);
+            return;
+        }
+        here = map
+            .entry(segment.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
 
 /// The object of `kind` holding a pod with `pod_metadata` and `pod_spec`, at
-/// the place Kubernetes puts it (`spec`, `spec.template`,
-/// `spec.jobTemplate.spec.template`). Any other kind gets `pod_spec` as its
-/// `spec`.
+/// the place Kubernetes puts it ([`WorkloadKind::pod_metadata_path`]: the
+/// object itself for a Pod, `spec.template`, `spec.jobTemplate.spec.template`).
+/// Any other kind gets `pod_spec` as its `spec`.
 pub fn workload_object(
     group: &str,
     version: &str,
@@ -32,39 +55,35 @@ pub fn workload_object(
     } else {
         format!("{group}/{version}")
     };
-    let template = json!({"metadata": pod_metadata, "spec": pod_spec});
-    let (metadata, spec) = match kind {
-        "Pod" => {
-            let mut metadata = match template.get("metadata") {
-                Some(Value::Object(m)) => m.clone(),
+    let mut object = json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+    });
+    let template_path = workload_kind_named(kind)
+        .map(|k| k.pod_metadata_path())
+        .and_then(|path| path.strip_suffix("metadata"))
+        .map(|parent| parent.trim_end_matches('.'));
+    match template_path {
+        // The pod's metadata is the object's own: merge it in.
+        Some("") => {
+            let mut metadata = match pod_metadata {
+                Value::Object(m) => m,
                 _ => Map::new(),
             };
             metadata.insert("name".into(), json!(name));
             metadata.insert("namespace".into(), json!(namespace));
-            (
-                Value::Object(metadata),
-                template.get("spec").cloned().unwrap_or(Value::Null),
-            )
+            insert_at(&mut object, "metadata", Value::Object(metadata));
+            insert_at(&mut object, "spec", pod_spec);
         }
-        "CronJob" => (
-            json!({"name": name, "namespace": namespace}),
-            json!({"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}),
+        Some(parent) => insert_at(
+            &mut object,
+            parent,
+            json!({"metadata": pod_metadata, "spec": pod_spec}),
         ),
-        "Deployment"
-        | "ReplicaSet"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "Job"
-        | "ReplicationController" => (
-            json!({"name": name, "namespace": namespace}),
-            json!({"replicas": 1, "template": template}),
-        ),
-        _ => (
-            json!({"name": name, "namespace": namespace}),
-            template.get("spec").cloned().unwrap_or(Value::Null),
-        ),
-    };
-    json!({"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec})
+        None => insert_at(&mut object, "spec", pod_spec),
+    }
+    object
 }
 
 /// An AdmissionRequest as kwctl sends it (`request` of an AdmissionReview).
@@ -98,20 +117,84 @@ pub fn admission_request(
     })
 }
 
-/// A `Pod` CREATE request with `pod_spec`, the shortest way to a request.
-pub fn pod_request(pod_spec: Value) -> Value {
-    let object = workload_object("", "v1", "Pod", "p", "ml", json!({}), pod_spec);
+/// A CREATE request for a workload of `kind` named `name` in `namespace`.
+pub fn workload_request(
+    kind: WorkloadKind,
+    name: &str,
+    namespace: &str,
+    pod_metadata: Value,
+    pod_spec: Value,
+) -> Value {
+    let (group, version) = (kind.group(), kind.version());
+    let object = workload_object(
+        group,
+        version,
+        kind.name(),
+        name,
+        namespace,
+        pod_metadata,
+        pod_spec,
+    );
     admission_request(
-        "",
-        "v1",
-        "Pod",
-        "pods",
+        group,
+        version,
+        kind.name(),
+        kind.resource(),
         "CREATE",
-        "p",
-        "ml",
+        name,
+        namespace,
         object,
         Value::Null,
     )
+}
+
+/// A `Pod` CREATE request with `pod_spec`, the shortest way to a request.
+pub fn pod_request(pod_spec: Value) -> Value {
+    workload_request(WorkloadKind::Pod, "p", "ml", json!({}), pod_spec)
+}
+
+/// Where a wrong-typed value may land in an object: JSON pointers below the
+/// pod spec, or absolute when they start with `//` (see [`spoil`]).
+pub const SPOIL_SLOTS: &[&str] = &[
+    "/containers",
+    "/containers/0",
+    "/containers/0/resources",
+    "/containers/0/resources/limits",
+    "/containers/0/resources/requests",
+    "/containers/0/env",
+    "/containers/0/env/0",
+    "/containers/0/name",
+    "/initContainers",
+    "/initContainers/0/restartPolicy",
+    "/ephemeralContainers",
+    "/tolerations",
+    "/tolerations/0",
+    "/tolerations/0/key",
+    "/tolerations/0/tolerationSeconds",
+    "/nodeSelector",
+    "/affinity",
+    "/affinity/nodeAffinity",
+    "/runtimeClassName",
+    "//metadata",
+    "//metadata/labels",
+    "//spec",
+    "//kind",
+    "//spec/template",
+    "//spec/jobTemplate",
+    "//spec/podSelector",
+    "//spec/policyTypes",
+    "//spec/ingress",
+];
+
+/// Puts `junk` at `slot` (one of [`SPOIL_SLOTS`]) of `object`, an object of
+/// `kind`: below its pod spec, or at the absolute pointer of a `//` slot.
+/// Returns whether the place existed.
+pub fn spoil(object: &mut Value, kind: &str, slot: &str, junk: Value) -> bool {
+    let pointer = match slot.strip_prefix('/').filter(|s| s.starts_with('/')) {
+        Some(absolute) => absolute.to_owned(),
+        None => format!("{}{slot}", pod_spec_pointer(kind)),
+    };
+    set_pointer(object, &pointer, junk)
 }
 
 /// Replaces the value at JSON pointer `pointer` (its parent must exist and be
@@ -146,22 +229,27 @@ mod tests {
     #[test]
     fn objects_put_the_pod_where_kubernetes_does() {
         let spec = json!({"containers": [{"name": "c"}]});
-        for (group, version, kind, _) in WORKLOAD_KINDS {
+        for kind in WorkloadKind::ALL {
             let o = workload_object(
-                group,
-                version,
-                kind,
+                kind.group(),
+                kind.version(),
+                kind.name(),
                 "n",
                 "ns",
                 json!({"labels": {"a": "b"}}),
                 spec.clone(),
             );
-            let pointer = match kind {
-                "Pod" => "/spec",
-                "CronJob" => "/spec/jobTemplate/spec/template/spec",
-                _ => "/spec/template/spec",
-            };
-            assert_eq!(o.pointer(pointer), Some(&spec), "{kind}");
+            assert_eq!(o["apiVersion"], kind.api_version(), "{kind}");
+            assert_eq!(o.pointer(kind.pod_spec_pointer()), Some(&spec), "{kind}");
+            assert_eq!(o["metadata"]["name"], "n", "{kind}");
+            // Where gpu-policy-core reads it.
+            let w = gpu_policy_core::Workload::from_json(kind, &o.to_string()).unwrap();
+            assert_eq!(w.containers().count(), 1, "{kind}");
+            assert_eq!(
+                w.pod_metadata.labels.get("a").map(String::as_str),
+                Some("b"),
+                "{kind}"
+            );
         }
         let pod = workload_object(
             "",
@@ -170,10 +258,44 @@ mod tests {
             "n",
             "ns",
             json!({"labels": {"a": "b"}}),
-            spec,
+            spec.clone(),
         );
         assert_eq!(pod["metadata"]["labels"]["a"], "b");
         assert_eq!(pod["metadata"]["namespace"], "ns");
+        let other = workload_object("", "v1", "ConfigMap", "n", "ns", json!({}), spec.clone());
+        assert_eq!(other["spec"], spec);
+        // A known kind in another group keeps its kind's shape.
+        let foreign = workload_object(
+            "extensions",
+            "v1beta1",
+            "Deployment",
+            "n",
+            "ns",
+            json!({}),
+            spec.clone(),
+        );
+        assert_eq!(foreign.pointer("/spec/template/spec"), Some(&spec));
+    }
+
+    #[test]
+    fn requests_and_spoils_follow_the_kind() {
+        for kind in WorkloadKind::ALL {
+            let mut r = workload_request(kind, "n", "ns", json!({}), json!({"containers": []}));
+            assert_eq!(r["kind"]["kind"], kind.name());
+            assert_eq!(r["resource"]["resource"], kind.resource());
+            let object = &mut r["object"];
+            assert!(
+                spoil(object, kind.name(), "/containers", json!(7)),
+                "{kind}"
+            );
+            assert_eq!(
+                object.pointer(&format!("{}/containers", kind.pod_spec_pointer())),
+                Some(&json!(7))
+            );
+            assert!(spoil(object, kind.name(), "//kind", json!(null)));
+            assert_eq!(object["kind"], Value::Null);
+        }
+        assert_eq!(pod_spec_pointer("ConfigMap"), "/spec");
     }
 
     #[test]

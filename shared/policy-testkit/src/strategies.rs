@@ -1,5 +1,7 @@
 //! The proptest strategies.
 
+use gpu_policy_core::WorkloadKind;
+use gpu_policy_core::targeting::DEFAULT_GPU_NODE_LABELS;
 use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
@@ -264,22 +266,16 @@ pub fn toleration() -> BoxedStrategy<Value> {
         .boxed()
 }
 
-/// A label key: GPU node labels often.
+/// A label key: GPU node labels often (the policies' defaults, a pattern
+/// such as `amd.com/gpu.*` as a key it matches), and two that are not.
 fn label_key() -> BoxedStrategy<String> {
+    let keys: Vec<String> = DEFAULT_GPU_NODE_LABELS
+        .iter()
+        .map(|key| key.replace('*', "family"))
+        .chain(["gpu-workload-type", "topology.kubernetes.io/zone"].map(str::to_owned))
+        .collect();
     prop_oneof![
-        4 => select(&[
-            "nvidia.com/gpu.present",
-            "nvidia.com/gpu.product",
-            "nvidia.com/gpu.count",
-            "nvidia.com/mig.strategy",
-            "kubernetes.azure.com/accelerator",
-            "accelerator",
-            "amd.com/gpu.family",
-            "feature.node.kubernetes.io/pci-10de.present",
-            "gpu-workload-type",
-            "topology.kubernetes.io/zone",
-        ][..])
-        .prop_map(str::to_owned),
+        4 => select(keys),
         1 => word(),
     ]
     .boxed()
@@ -377,17 +373,20 @@ pub fn pod_spec() -> BoxedStrategy<Value> {
         .boxed()
 }
 
-/// `(group, version, kind, resource)`: the eight workload kinds mostly, then
-/// NetworkPolicy, kinds no policy knows, and known kinds in the wrong group.
+/// `(group, version, kind, resource)`: the workload kinds
+/// ([`WorkloadKind::ALL`]) mostly, then NetworkPolicy, kinds no policy
+/// knows, and known kinds in the wrong group.
 pub fn workload_kind() -> BoxedStrategy<(String, String, String, String)> {
     let own = |(g, v, k, r): (&str, &str, &str, &str)| {
         (g.to_owned(), v.to_owned(), k.to_owned(), r.to_owned())
     };
     prop_oneof![
-        16 => select(&build::WORKLOAD_KINDS[..]).prop_map(own),
+        16 => select(WorkloadKind::ALL.to_vec())
+            .prop_map(move |k| own((k.group(), k.version(), k.name(), k.resource()))),
         2 => Just(own(("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"))),
         1 => Just(own(("", "v1", "ConfigMap", "configmaps"))),
-        1 => Just(own(("extensions", "v1beta1", "Deployment", "deployments"))),
+        1 => select(WorkloadKind::ALL.to_vec())
+            .prop_map(move |k| own(("extensions", "v1beta1", k.name(), k.resource()))),
         1 => (word(), word()).prop_map(|(g, k)| (g, "v1".to_owned(), k, "things".to_owned())),
     ]
     .boxed()
@@ -449,32 +448,6 @@ pub fn any_json() -> BoxedStrategy<Value> {
     .boxed()
 }
 
-/// Where a wrong-typed value may land (JSON pointers below the pod spec, or
-/// absolute when they start with `//`).
-const SPOIL_SLOTS: &[&str] = &[
-    "/containers",
-    "/containers/0",
-    "/containers/0/resources",
-    "/containers/0/resources/limits",
-    "/containers/0/resources/requests",
-    "/containers/0/env",
-    "/containers/0/name",
-    "/initContainers",
-    "/initContainers/0/restartPolicy",
-    "/ephemeralContainers",
-    "/tolerations",
-    "/tolerations/0",
-    "/tolerations/0/tolerationSeconds",
-    "/nodeSelector",
-    "/affinity",
-    "/affinity/nodeAffinity",
-    "/runtimeClassName",
-    "//metadata",
-    "//metadata/labels",
-    "//spec",
-    "//kind",
-];
-
 /// The object of a request: the pod (or NetworkPolicy) of `kind`.
 fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
     let (group, version, kind, _) = kind;
@@ -491,7 +464,7 @@ fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
     (
         labels,
         pod_spec(),
-        option::weighted(0.15, (select(SPOIL_SLOTS), any_json())),
+        option::weighted(0.15, (select(build::SPOIL_SLOTS), any_json())),
     )
         .prop_map(move |(labels, spec, spoil)| {
             let metadata = match labels {
@@ -501,24 +474,11 @@ fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
             let mut object =
                 build::workload_object(&group, &version, &kind, "trainer", "ml", metadata, spec);
             if let Some((slot, junk)) = spoil {
-                let pointer = match slot.strip_prefix('/').filter(|s| s.starts_with('/')) {
-                    Some(absolute) => absolute.to_owned(),
-                    None => format!("{}{slot}", pod_spec_pointer(&kind)),
-                };
-                build::set_pointer(&mut object, &pointer, junk);
+                build::spoil(&mut object, &kind, slot, junk);
             }
             object
         })
         .boxed()
-}
-
-/// Where the pod spec sits in an object of `kind`.
-pub fn pod_spec_pointer(kind: &str) -> &'static str {
-    match kind {
-        "Pod" => "/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        _ => "/spec/template/spec",
-    }
 }
 
 /// A whole AdmissionRequest: kind, operation (CREATE, UPDATE, DELETE,
@@ -613,8 +573,8 @@ mod tests {
                 assert!(v["object"].is_null());
             }
         }
-        for (_, _, kind, _) in build::WORKLOAD_KINDS {
-            assert!(kinds.contains(kind), "{kind} never generated");
+        for kind in WorkloadKind::ALL {
+            assert!(kinds.contains(kind.name()), "{kind} never generated");
         }
         assert!(kinds.contains("NetworkPolicy"));
         assert!(operations.len() >= 4, "{operations:?}");
