@@ -1,178 +1,206 @@
-//! Shared pieces of the fuzz targets: each policy's `validate` and
-//! `validate_settings` entry points on bytes, a structured request model
-//! built from fuzz bytes (`arbitrary`), and an in-memory cluster for the
-//! context-aware gpu-isolated-namespace (host calls do not exist natively).
+//! The fuzz targets' bodies and what they share: every policy of the
+//! registry (`policy_registry::POLICIES`) through its native `validate` and
+//! `validate_settings`, a structured request model built from fuzz bytes
+//! (`arbitrary`), and the in-memory cluster that answers the context-aware
+//! policies' lookups (`policy_cases::InMemoryCluster`).
 //!
-//! A target fails (a "crash") on a panic anywhere in a policy, on an entry
-//! point that returns an error instead of an answer (a failed waPC call, as
-//! bad as a trap), on an answer that is not deterministic, and on the
-//! invariants of gpu-toleration-required's mutate mode.
+//! Each target in `fuzz_targets/` calls one body here, for every policy: a
+//! new policy is fuzzed without a change to this crate. The bodies are a
+//! library so that `make lint` compiles them on the stable toolchain and the
+//! unit tests below run each one on the bad-input seeds.
+//!
+//! A target fails (a "crash") on a panic anywhere in a policy, on an answer
+//! that cannot be serialized, on an answer that is not deterministic, on a
+//! rejection without a message, on `validate` accepting settings that
+//! `validate_settings` refuses, and on the invariants of a mutate mode.
 
-use std::collections::BTreeMap;
+// A panic is how a target reports a finding.
+#![allow(clippy::panic)]
+
+use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use gpu_isolated_namespace::cluster::{
-    ClusterReader, LookupError, Namespace, NetworkPolicy, ResourceQuota,
-};
-use gpu_policy_core::entry;
+use gpu_policy_core::{KubernetesHost, PolicyInfo, WorkloadKind};
+use policy_cases::InMemoryCluster;
+use policy_testkit::build;
 use serde_json::{Map, Value, json};
 
-/// The four policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
-pub enum Policy {
-    LimitRequired,
-    TolerationRequired,
-    IsolatedNamespace,
-    MigResourceNaming,
+pub use policy_registry::POLICIES;
+
+/// `value[key]` without the panicking index: `null` when absent.
+fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&Value::Null)
 }
 
-pub const POLICIES: [Policy; 4] = [
-    Policy::LimitRequired,
-    Policy::TolerationRequired,
-    Policy::IsolatedNamespace,
-    Policy::MigResourceNaming,
-];
-
-/// The full `validate` waPC handler of `policy` on `payload`; the answer's
-/// bytes. Panics (= a finding) when the handler returns an error.
-pub fn validate(policy: Policy, payload: &[u8], cluster: &FakeCluster) -> Vec<u8> {
-    let result = match policy {
-        Policy::LimitRequired => entry::validate::<gpu_limit_required::settings::Settings, _>(
-            payload,
-            gpu_limit_required::evaluate,
-        ),
-        Policy::TolerationRequired => entry::validate::<
-            gpu_toleration_required::settings::Settings,
-            _,
-        >(payload, gpu_toleration_required::evaluate),
-        Policy::IsolatedNamespace => {
-            entry::validate::<gpu_isolated_namespace::settings::Settings, _>(payload, |r, s| {
-                gpu_isolated_namespace::evaluate_with(r, s, cluster)
-            })
-        }
-        Policy::MigResourceNaming => entry::validate::<mig_resource_naming::settings::Settings, _>(
-            payload,
-            mig_resource_naming::evaluate,
-        ),
-    };
-    match result {
+/// `policy`'s `validate` on `payload`, serialized as the wasm export
+/// serializes it; panics (a finding) when it cannot be.
+fn validate_bytes(policy: &PolicyInfo, payload: &[u8], cluster: &dyn KubernetesHost) -> Vec<u8> {
+    match serde_json::to_vec(&(policy.validate)(payload, cluster)) {
         Ok(bytes) => bytes,
-        Err(e) => panic!("{policy:?}: validate returned an error instead of an answer: {e}"),
+        Err(e) => panic!("{}: the answer cannot be serialized: {e}", policy.name),
     }
 }
 
 /// `validate` twice; the answers must be equal and readable, and a
-/// rejection must say why.
-pub fn validate_checked(policy: Policy, payload: &[u8], cluster: &FakeCluster) -> Value {
-    let first = validate(policy, payload, cluster);
-    let second = validate(policy, payload, cluster);
+/// rejection must say why. The answer as JSON.
+pub fn validate_checked(
+    policy: &PolicyInfo,
+    payload: &[u8],
+    cluster: &dyn KubernetesHost,
+) -> Value {
+    let name = policy.name;
+    let first = validate_bytes(policy, payload, cluster);
+    let second = validate_bytes(policy, payload, cluster);
     assert!(
         first == second,
-        "{policy:?}: two answers to the same input differ"
+        "{name}: two answers to the same input differ"
     );
     let answer: Value = match serde_json::from_slice(&first) {
         Ok(v) => v,
-        Err(e) => panic!("{policy:?}: the answer is not JSON: {e}"),
+        Err(e) => panic!("{name}: the answer is not JSON: {e}"),
     };
-    if answer["accepted"] == json!(false) {
-        let message = answer["message"].as_str().unwrap_or_default();
-        assert!(
-            !message.is_empty(),
-            "{policy:?}: a rejection without a message"
-        );
+    if field(&answer, "accepted") == &json!(false) {
+        let message = field(&answer, "message").as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{name}: a rejection without a message");
     }
     answer
 }
 
-/// The `validate_settings` waPC handler of `policy`; the answer as JSON.
-pub fn validate_settings(policy: Policy, payload: &[u8]) -> Value {
-    let result = match policy {
-        Policy::LimitRequired => {
-            entry::validate_settings::<gpu_limit_required::settings::Settings>(payload)
-        }
-        Policy::TolerationRequired => {
-            entry::validate_settings::<gpu_toleration_required::settings::Settings>(payload)
-        }
-        Policy::IsolatedNamespace => {
-            entry::validate_settings::<gpu_isolated_namespace::settings::Settings>(payload)
-        }
-        Policy::MigResourceNaming => {
-            entry::validate_settings::<mig_resource_naming::settings::Settings>(payload)
-        }
-    };
-    let bytes = match result {
-        Ok(bytes) => bytes,
-        Err(e) => panic!("{policy:?}: validate_settings returned an error: {e}"),
-    };
-    let answer: Value = match serde_json::from_slice(&bytes) {
+/// `policy`'s `validate_settings`; the answer as JSON. Invalid settings
+/// must say why.
+pub fn validate_settings(policy: &PolicyInfo, payload: &[u8]) -> Value {
+    let name = policy.name;
+    let answer = match serde_json::to_value((policy.validate_settings)(payload)) {
         Ok(v) => v,
-        Err(e) => panic!("{policy:?}: the settings answer is not JSON: {e}"),
+        Err(e) => panic!("{name}: the settings answer cannot be serialized: {e}"),
     };
-    if answer["valid"] == json!(false) {
-        let message = answer["message"].as_str().unwrap_or_default();
+    if field(&answer, "valid") == &json!(false) {
+        let message = field(&answer, "message").as_str().unwrap_or_default();
         assert!(
             !message.is_empty(),
-            "{policy:?}: invalid settings without a message"
+            "{name}: invalid settings without a message"
         );
     }
     answer
 }
 
-/// A cluster held in memory. Objects are JSON values, read the way the host
-/// answers are read (an unreadable object is a lookup error).
-#[derive(Debug, Clone, Default)]
-pub struct FakeCluster {
-    pub namespaces: BTreeMap<String, Value>,
-    pub network_policies: Option<Vec<Value>>,
-    pub quotas: Option<Vec<Value>>,
+/// The settings keys fuzzed for `policy`: its own (from its Settings
+/// struct) and one unknown key.
+pub fn settings_keys(policy: &PolicyInfo) -> Vec<&'static str> {
+    let mut keys = (policy.settings_keys)().to_vec();
+    keys.push("unknownKey");
+    keys
 }
 
-impl FakeCluster {
-    /// `ml` and `ml-training` labelled as training namespaces, with a
-    /// default-deny NetworkPolicy and a GPU quota.
-    pub fn standard() -> Self {
-        let mut namespaces = BTreeMap::new();
-        for name in ["ml", "ml-training"] {
-            namespaces.insert(
-                name.to_owned(),
-                json!({"metadata": {"name": name, "labels": {"gpu-workload-type": "training"}}}),
-            );
+/// The policies with a `mode` setting that takes `validate` and `mutate`:
+/// the ones whose mutate-mode invariants `mutate_structured` checks.
+pub fn mode_policies() -> &'static [&'static PolicyInfo] {
+    static MODE: OnceLock<Vec<&'static PolicyInfo>> = OnceLock::new();
+    MODE.get_or_init(|| {
+        POLICIES
+            .iter()
+            .filter(|p| {
+                ["validate", "mutate"].iter().all(|mode| {
+                    (p.validate_settings)(json!({ "mode": mode }).to_string().as_bytes()).valid
+                })
+            })
+            .collect()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The in-memory cluster.
+
+const NAMESPACE_LABEL: &str = "gpu-workload-type";
+
+fn namespace(name: &str, labels: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+}
+
+fn namespaced(api_version: &str, kind: &str, name: &str, namespace: &str, spec: Value) -> Value {
+    json!({"apiVersion": api_version, "kind": kind,
+           "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+}
+
+/// `ml` and `ml-training` labelled as training namespaces, each with a
+/// default-deny NetworkPolicy and a GPU quota.
+pub fn standard_cluster() -> InMemoryCluster {
+    let mut cluster = InMemoryCluster::new();
+    for name in ["ml", "ml-training"] {
+        cluster
+            .add(namespace(name, json!({ NAMESPACE_LABEL: "training" })))
+            .add(namespaced(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                "default-deny",
+                name,
+                json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+            ))
+            .add(namespaced(
+                "v1",
+                "ResourceQuota",
+                "gpu",
+                name,
+                json!({"hard": {"requests.nvidia.com/gpu": "8"}}),
+            ));
+    }
+    cluster
+}
+
+/// A cluster from fuzz bytes: the request's namespace with fuzzed labels
+/// (or absent), NetworkPolicies and ResourceQuotas with fuzzed specs or as
+/// any JSON (or every list of them forbidden), or the standard cluster.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct ClusterM {
+    pub namespace_labels: Option<Vec<(Text, Text)>>,
+    pub network_policies: Option<Vec<Junk>>,
+    pub quotas: Option<Vec<Junk>>,
+    pub standard: bool,
+}
+
+impl ClusterM {
+    pub fn cluster(&self, ns: &str) -> InMemoryCluster {
+        if self.standard {
+            return standard_cluster();
         }
-        FakeCluster {
-            namespaces,
-            network_policies: Some(vec![json!({"metadata": {"name": "default-deny"},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}})]),
-            quotas: Some(vec![json!({"metadata": {"name": "gpu"},
-                "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}})]),
+        let mut cluster = InMemoryCluster::new();
+        if let Some(labels) = &self.namespace_labels {
+            let labels: Map<String, Value> = labels
+                .iter()
+                .map(|(k, v)| (k.get(), json!(v.get())))
+                .collect();
+            cluster.add(namespace(ns, Value::Object(labels)));
         }
-    }
-}
-
-fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, LookupError> {
-    serde_json::from_value(v.clone()).map_err(|e| LookupError(e.to_string()))
-}
-
-fn read_all<T: serde::de::DeserializeOwned>(
-    list: &Option<Vec<Value>>,
-) -> Result<Vec<T>, LookupError> {
-    match list {
-        None => Err(LookupError("forbidden".to_owned())),
-        Some(items) => items.iter().map(read).collect(),
-    }
-}
-
-impl ClusterReader for FakeCluster {
-    fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError> {
-        match self.namespaces.get(name) {
-            Some(v) => read(v),
-            None => Err(LookupError(format!("namespaces \"{name}\" not found"))),
+        for (api_version, kind, items) in [
+            (
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                &self.network_policies,
+            ),
+            ("v1", "ResourceQuota", &self.quotas),
+        ] {
+            match items {
+                None => {
+                    cluster.fail(kind, &format!("{kind} is forbidden"));
+                }
+                Some(items) => {
+                    for (i, junk) in items.iter().enumerate() {
+                        let name = format!("o{i}");
+                        match junk {
+                            // A readable object with a fuzzed spec...
+                            Junk::Obj(_) => {
+                                cluster.add(namespaced(api_version, kind, &name, ns, junk.value()));
+                            }
+                            // ...or any JSON at all, as a broken host might answer.
+                            _ => {
+                                cluster.add_as(api_version, kind, Some(ns), &name, junk.value());
+                            }
+                        }
+                    }
+                }
+            }
         }
-    }
-    fn list_network_policies(&self, _: &str) -> Result<Vec<NetworkPolicy>, LookupError> {
-        read_all(&self.network_policies)
-    }
-    fn list_resource_quotas(&self, _: &str) -> Result<Vec<ResourceQuota>, LookupError> {
-        read_all(&self.quotas)
+        cluster
     }
 }
 
@@ -380,6 +408,9 @@ impl TolerationM {
     }
 }
 
+/// A node affinity match expression: key, operator, values.
+pub type ExpressionM = (Text, Text, Option<Vec<Text>>);
+
 #[derive(Debug, Clone, Arbitrary)]
 pub struct PodSpecM {
     pub containers: Vec<ContainerM>,
@@ -387,7 +418,7 @@ pub struct PodSpecM {
     pub ephemeral_containers: Option<Vec<ContainerM>>,
     pub tolerations: Option<Vec<TolerationM>>,
     pub node_selector: Option<Vec<(Text, Text)>>,
-    pub affinity: Option<Vec<Vec<(Text, Text, Option<Vec<Text>>)>>>,
+    pub affinity: Option<Vec<Vec<ExpressionM>>>,
     pub runtime_class: Option<Text>,
 }
 
@@ -444,42 +475,36 @@ impl PodSpecM {
     }
 }
 
+/// The request's kind: one of [`WorkloadKind::ALL`] mostly, else a
+/// NetworkPolicy, a ConfigMap, or a workload kind's name in another group.
 #[derive(Debug, Clone, Copy, Arbitrary)]
-pub enum KindM {
-    Pod,
-    Deployment,
-    ReplicaSet,
-    StatefulSet,
-    DaemonSet,
-    Job,
-    CronJob,
-    ReplicationController,
-    NetworkPolicy,
-    ConfigMap,
-    WrongGroupDeployment,
-}
+pub struct KindM(pub u8);
+
+/// The kinds other than the workload kinds that [`KindM`] picks.
+const OTHER_KINDS: usize = 3;
 
 impl KindM {
     fn gvkr(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        use policy_testkit::build::WORKLOAD_KINDS as K;
-        let pick = |i: usize| K.get(i).copied().unwrap_or(("", "v1", "Pod", "pods"));
-        match self {
-            KindM::Pod => pick(0),
-            KindM::Deployment => pick(1),
-            KindM::ReplicaSet => pick(2),
-            KindM::StatefulSet => pick(3),
-            KindM::DaemonSet => pick(4),
-            KindM::Job => pick(5),
-            KindM::CronJob => pick(6),
-            KindM::ReplicationController => pick(7),
-            KindM::NetworkPolicy => (
+        let kinds = WorkloadKind::ALL.len();
+        let pick = usize::from(self.0) % (kinds + OTHER_KINDS);
+        if let Some(kind) = WorkloadKind::ALL.get(pick) {
+            return (kind.group(), kind.version(), kind.name(), kind.resource());
+        }
+        match pick - kinds {
+            0 => (
                 "networking.k8s.io",
                 "v1",
                 "NetworkPolicy",
                 "networkpolicies",
             ),
-            KindM::ConfigMap => ("", "v1", "ConfigMap", "configmaps"),
-            KindM::WrongGroupDeployment => ("extensions", "v1beta1", "Deployment", "deployments"),
+            1 => ("", "v1", "ConfigMap", "configmaps"),
+            _ => {
+                let kind = WorkloadKind::ALL
+                    .get(usize::from(self.0) / (kinds + OTHER_KINDS) % kinds)
+                    .copied()
+                    .unwrap_or_default();
+                ("extensions", "v1beta1", kind.name(), kind.resource())
+            }
         }
     }
 }
@@ -492,43 +517,12 @@ pub enum OperationM {
     Connect,
 }
 
-/// A wrong-typed value put at one place of the object.
+/// A wrong-typed value put at one of [`build::SPOIL_SLOTS`] of the object.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct Spoil {
     pub slot: u8,
     pub junk: Junk,
 }
-
-const SPOIL_SLOTS: &[&str] = &[
-    "/containers",
-    "/containers/0",
-    "/containers/0/resources",
-    "/containers/0/resources/limits",
-    "/containers/0/resources/requests",
-    "/containers/0/env",
-    "/containers/0/env/0",
-    "/containers/0/name",
-    "/initContainers",
-    "/initContainers/0/restartPolicy",
-    "/ephemeralContainers",
-    "/tolerations",
-    "/tolerations/0",
-    "/tolerations/0/key",
-    "/tolerations/0/tolerationSeconds",
-    "/nodeSelector",
-    "/affinity",
-    "/affinity/nodeAffinity",
-    "/runtimeClassName",
-    "//metadata",
-    "//metadata/labels",
-    "//spec",
-    "//kind",
-    "//spec/template",
-    "//spec/jobTemplate",
-    "//spec/podSelector",
-    "//spec/policyTypes",
-    "//spec/ingress",
-];
 
 /// An AdmissionRequest with one pod (or NetworkPolicy) and optional spoils.
 #[derive(Debug, Clone, Arbitrary)]
@@ -555,7 +549,7 @@ impl RequestM {
                    "metadata": {"name": "np", "namespace": self.namespace.get(), "labels": labels},
                    "spec": self.network_policy_spec.value()})
         } else {
-            policy_testkit::build::workload_object(
+            build::workload_object(
                 group,
                 version,
                 kind,
@@ -566,18 +560,12 @@ impl RequestM {
             )
         };
         for spoil in &self.spoils {
-            let slot = SPOIL_SLOTS
-                .get(usize::from(spoil.slot) % SPOIL_SLOTS.len())
+            let slots = build::SPOIL_SLOTS;
+            let slot = slots
+                .get(usize::from(spoil.slot) % slots.len())
                 .copied()
                 .unwrap_or("/containers");
-            let pointer = match slot.strip_prefix('/').filter(|s| s.starts_with('/')) {
-                Some(absolute) => absolute.to_owned(),
-                None => format!(
-                    "{}{slot}",
-                    policy_testkit::strategies::pod_spec_pointer(kind)
-                ),
-            };
-            policy_testkit::build::set_pointer(&mut object, &pointer, spoil.junk.value());
+            build::spoil(&mut object, kind, slot, spoil.junk.value());
         }
         object
     }
@@ -593,7 +581,7 @@ impl RequestM {
             OperationM::Delete => ("DELETE", Value::Null, old.unwrap_or(object)),
             OperationM::Connect => ("CONNECT", object, Value::Null),
         };
-        policy_testkit::build::admission_request(
+        build::admission_request(
             group,
             version,
             kind,
@@ -612,11 +600,15 @@ pub fn payload(request: &Value, settings: &Value) -> Vec<u8> {
     serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap_or_default()
 }
 
-/// Settings from fuzz bytes: each of `keys` absent, plausible or junk.
+/// Settings from fuzz bytes: each of a policy's keys absent, plausible or
+/// junk.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct SettingsM {
     pub entries: Vec<(u8, SettingValue)>,
 }
+
+/// A taint setting: resourcePattern, key, value, effect.
+pub type TaintM = (Option<Text>, Option<Text>, Option<Text>, Option<Text>);
 
 #[derive(Debug, Clone, Arbitrary)]
 pub enum SettingValue {
@@ -624,7 +616,7 @@ pub enum SettingValue {
     Text(Text),
     List(Vec<Text>),
     Number(u32),
-    Taints(Vec<(Option<Text>, Option<Text>, Option<Text>, Option<Text>)>),
+    Taints(Vec<TaintM>),
 }
 
 impl SettingsM {
@@ -662,81 +654,234 @@ impl SettingsM {
         }
         Value::Object(map)
     }
-}
 
-/// Every settings key of each policy (and one unknown key).
-pub fn settings_keys(policy: Policy) -> &'static [&'static str] {
-    match policy {
-        Policy::LimitRequired => &[
-            "gpuResources",
-            "gpuNodeSelectorLabels",
-            "gpuTaints",
-            "maxGpusPerContainer",
-            "maxGpusPerPod",
-            "checkVisibleDevicesEnv",
-            "unknownKey",
-        ],
-        Policy::TolerationRequired => &[
-            "taints",
-            "rejectNonGpuTolerations",
-            "mode",
-            "gpuResources",
-            "unknownKey",
-        ],
-        Policy::IsolatedNamespace => &[
-            "namespaceLabel",
-            "podLabel",
-            "workloadTypes",
-            "requireDefaultDenyNetworkPolicy",
-            "requireGpuQuota",
-            "protectDefaultDeny",
-            "gpuResources",
-            "unknownKey",
-        ],
-        Policy::MigResourceNaming => &[
-            "strategy",
-            "gpuModels",
-            "extraProfiles",
-            "maxMigDevicesPerContainer",
-            "allowShared",
-            "unknownKey",
-        ],
+    /// The settings for `policy` (its keys and one unknown key).
+    pub fn for_policy(&self, policy: &PolicyInfo) -> Value {
+        self.value(&settings_keys(policy))
     }
 }
 
-/// A cluster from fuzz bytes.
-#[derive(Debug, Clone, Arbitrary)]
-pub struct ClusterM {
-    pub namespace_labels: Option<Vec<(Text, Text)>>,
-    pub network_policies: Option<Vec<Junk>>,
-    pub quotas: Option<Vec<Junk>>,
-    pub standard: bool,
+// ---------------------------------------------------------------------------
+// The targets' bodies.
+
+/// `validate_raw`: every policy's `validate` on raw bytes (kwctl's payload
+/// `{"request": ..., "settings": ...}`, or anything else), lookups answered
+/// by the standard cluster.
+pub fn validate_raw(data: &[u8]) {
+    let cluster = standard_cluster();
+    for policy in POLICIES {
+        validate_checked(policy, data, &cluster);
+    }
 }
 
-impl ClusterM {
-    pub fn cluster(&self, namespace: &str) -> FakeCluster {
-        if self.standard {
-            return FakeCluster::standard();
+/// `validate_structured`: every policy's `validate` on an AdmissionRequest
+/// built from fuzz bytes (every workload kind, random containers,
+/// quantities, tolerations, affinities, wrong-typed fields), with fuzzed
+/// settings and a fuzzed cluster.
+pub fn validate_structured(request: &RequestM, settings: Option<&SettingsM>, cluster: &ClusterM) {
+    let request = request.request();
+    let namespace = field(&request, "namespace")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let cluster = cluster.cluster(&namespace);
+    for policy in POLICIES {
+        let settings = settings.map_or(json!({}), |s| s.for_policy(policy));
+        validate_checked(policy, &payload(&request, &settings), &cluster);
+    }
+}
+
+/// `mutate_structured`: the invariants of [`check_mode_invariants`] for
+/// every policy with a validate/mutate `mode` ([`mode_policies`]), on
+/// AdmissionRequests and settings built from fuzz bytes.
+pub fn mutate_structured(request: &RequestM, settings: Option<&SettingsM>) {
+    let cluster = standard_cluster();
+    let request = request.request();
+    for policy in mode_policies() {
+        let settings = settings.map_or(json!({}), |s| s.for_policy(policy));
+        check_mode_invariants(policy, &request, &settings, &cluster);
+    }
+}
+
+/// On `settings` with `mode` set to `mutate` and to `validate`:
+/// - a mutated object passes validate mode, and mutating it again changes
+///   nothing (idempotent);
+/// - without a mutation, both modes give the same decision (a mutation only
+///   adds what is missing; it never fixes another rule).
+///
+/// Returns whether mutate mode mutated the object.
+pub fn check_mode_invariants(
+    policy: &PolicyInfo,
+    request: &Value,
+    settings: &Value,
+    cluster: &dyn KubernetesHost,
+) -> bool {
+    validate_checked(policy, &payload(request, settings), cluster);
+    let Value::Object(settings) = settings else {
+        return false;
+    };
+    let mut mutate = settings.clone();
+    mutate.insert("mode".into(), json!("mutate"));
+    let mut validate = mutate.clone();
+    validate.insert("mode".into(), json!("validate"));
+    let (mutate, validate) = (Value::Object(mutate), Value::Object(validate));
+    let by_mutate = validate_checked(policy, &payload(request, &mutate), cluster);
+    let by_validate = validate_checked(policy, &payload(request, &validate), cluster);
+    let name = policy.name;
+    let Some(mutated) = by_mutate.get("mutated_object").filter(|m| !m.is_null()) else {
+        assert_eq!(
+            field(&by_mutate, "accepted"),
+            field(&by_validate, "accepted"),
+            "{name}: no mutation, yet the modes disagree: {by_mutate} / {by_validate}"
+        );
+        return false;
+    };
+    assert_eq!(field(&by_mutate, "accepted"), &json!(true), "{name}");
+    let mut again = request.clone();
+    if let Some(object) = again.get_mut("object") {
+        *object = mutated.clone();
+    }
+    let revalidated = validate_checked(policy, &payload(&again, &validate), cluster);
+    assert_eq!(
+        field(&revalidated, "accepted"),
+        &json!(true),
+        "{name}: the mutated object fails validation: {revalidated}"
+    );
+    let remutated = validate_checked(policy, &payload(&again, &mutate), cluster);
+    assert!(
+        remutated.get("mutated_object").is_none_or(Value::is_null),
+        "{name}: mutating twice changed the object again: {remutated}"
+    );
+    assert_eq!(field(&remutated, "accepted"), &json!(true), "{name}");
+    true
+}
+
+/// `settings_raw`: every policy's `validate_settings` on raw bytes.
+pub fn settings_raw(data: &[u8]) {
+    for policy in POLICIES {
+        validate_settings(policy, data);
+    }
+}
+
+/// `settings_structured`: every policy's `validate_settings` on settings
+/// built from its own keys with plausible, wrong-typed and out-of-range
+/// values; `validate` must refuse (400) exactly the settings that
+/// `validate_settings` refuses, and settings that validate must evaluate a
+/// GPU pod without error.
+pub fn settings_structured(settings: &SettingsM) {
+    let cluster = standard_cluster();
+    let request = build::pod_request(json!({
+        "containers": [{"name": "trainer", "resources": {"limits": {"nvidia.com/gpu": "1", "nvidia.com/mig-1g.10gb": "1"}}}],
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}
+    }));
+    for policy in POLICIES {
+        let settings = settings.for_policy(policy);
+        let bytes = serde_json::to_vec(&settings).unwrap_or_default();
+        let answer = validate_settings(policy, &bytes);
+        let response = validate_checked(policy, &payload(&request, &settings), &cluster);
+        let refused = field(&response, "code") == &json!(400);
+        assert_eq!(
+            field(&answer, "valid") == &json!(false),
+            refused,
+            "{}: validate_settings and validate disagree on {settings}: {answer} / {response}",
+            policy.name
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arbitrary::Unstructured;
+
+    /// The bad-input seeds `make fuzz` starts from.
+    fn seeds() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bad-input");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        seeds.extend([
+            b"".to_vec(),
+            b"{}".to_vec(),
+            b"null".to_vec(),
+            vec![0xff, 0x7b],
+        ]);
+        seeds
+    }
+
+    /// Reproducible pseudo-random bytes (xorshift), for `arbitrary`.
+    fn noise(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[0]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn raw_bodies_run_on_the_seeds() {
+        for seed in seeds() {
+            validate_raw(&seed);
+            settings_raw(&seed);
         }
-        let mut c = FakeCluster::default();
-        if let Some(labels) = &self.namespace_labels {
-            let labels: Map<String, Value> = labels
-                .iter()
-                .map(|(k, v)| (k.get(), json!(v.get())))
-                .collect();
-            c.namespaces.insert(
-                namespace.to_owned(),
-                json!({"metadata": {"name": namespace, "labels": labels}}),
-            );
+    }
+
+    #[test]
+    fn structured_bodies_run_on_generated_inputs() {
+        for i in 0..64 {
+            let bytes = noise(i, 4096);
+            let mut u = Unstructured::new(&bytes);
+            let (request, settings, cluster): (RequestM, Option<SettingsM>, ClusterM) =
+                Arbitrary::arbitrary(&mut u).unwrap();
+            validate_structured(&request, settings.as_ref(), &cluster);
+            mutate_structured(&request, settings.as_ref());
+            if let Some(settings) = &settings {
+                settings_structured(settings);
+            }
         }
-        c.network_policies = self
-            .network_policies
-            .as_ref()
-            .map(|l| l.iter().map(Junk::value).collect());
-        c.quotas = self
-            .quotas
-            .as_ref()
-            .map(|l| l.iter().map(Junk::value).collect());
-        c
+    }
+
+    #[test]
+    fn a_gpu_pod_without_its_toleration_is_mutated_and_the_invariants_hold() {
+        let request = build::pod_request(json!({"containers": [
+            {"name": "trainer", "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+        ]}));
+        let cluster = standard_cluster();
+        let mutated = mode_policies()
+            .iter()
+            .filter(|p| check_mode_invariants(p, &request, &json!({}), &cluster))
+            .count();
+        assert!(
+            mutated > 0,
+            "no mode policy mutated a GPU pod without tolerations"
+        );
+    }
+
+    #[test]
+    fn the_model_reaches_every_kind_and_a_mode_policy_exists() {
+        let names: std::collections::BTreeSet<&str> =
+            (0..=u8::MAX).map(|i| KindM(i).gvkr().2).collect();
+        for kind in WorkloadKind::ALL {
+            assert!(names.contains(kind.name()), "{kind}");
+        }
+        assert!(names.contains("NetworkPolicy") && names.contains("ConfigMap"));
+        assert!(
+            !mode_policies().is_empty(),
+            "no policy has a validate/mutate mode: mutate_structured checks nothing"
+        );
+        let standard = standard_cluster();
+        let answer = standard
+            .call(
+                "get_resource",
+                br#"{"api_version": "v1", "kind": "Namespace", "name": "ml"}"#,
+            )
+            .unwrap();
+        assert!(String::from_utf8(answer).unwrap().contains("training"));
     }
 }

@@ -9,12 +9,12 @@
 //!   a case in test_data/cases.yaml sends a request for it;
 //! - every examples/*.yaml is a ClusterAdmissionPolicy (the SDK's CRD type)
 //!   whose module tag, rules, mutating and contextAwareResources are
-//!   metadata.yml's (one documented exception: the validating example of
-//!   gpu-toleration-required, `mode: validate`, may set mutating: false),
+//!   metadata.yml's (one documented exception: a validating example of a
+//!   mutating policy, `mode: validate`, may set mutating: false),
 //!   with backgroundAudit, mode and a namespaceSelector leaving out the
 //!   system, Kubewarden and GPU-operator namespaces;
-//! - questions-ui.yml has a question for every field of the Settings struct,
-//!   and nothing else;
+//! - questions-ui.yml has a question for every field of the Settings struct
+//!   (its keys through the policy registry), and nothing else;
 //! - artifacthub/ is exactly what tools/artifacthub-gen writes (`make
 //!   artifacthub`), so versions, images and rules there follow metadata.yml;
 //! - deploy/ holds one ClusterAdmissionPolicyGroup with every policy at its
@@ -55,9 +55,6 @@ const EXCLUDED_NAMESPACES: [&str; 10] = [
 
 const OCI_PREFIX: &str = "ghcr.io/gpu-policies/";
 
-/// The one documented exception to "example.mutating == metadata.mutating".
-const VALIDATE_MODE_POLICY: &str = "gpu-toleration-required";
-
 /// Collects every disagreement, then fails once listing them all.
 #[derive(Default)]
 struct Problems(Vec<String>);
@@ -71,6 +68,11 @@ impl Problems {
         if !ok {
             self.0.push(problem());
         }
+    }
+
+    /// `result`'s value; or `None`, its error added as `problem(error)`.
+    fn ok<T, E>(&mut self, result: Result<T, E>, problem: impl FnOnce(E) -> String) -> Option<T> {
+        result.map_err(|e| self.add(problem(e))).ok()
     }
 
     fn assert_none(self, what: &str) {
@@ -180,13 +182,10 @@ fn runner(p: &mut Problems, policy: &str) -> Option<PolicyRunner> {
         );
         return None;
     }
-    match PolicyRunner::from_file(&path, PolicyOptions::default()) {
-        Ok(runner) => Some(runner),
-        Err(e) => {
-            p.add(format!("{}: {e:#}", rel(&path)));
-            None
-        }
-    }
+    p.ok(
+        PolicyRunner::from_file(&path, PolicyOptions::default()),
+        |e| format!("{}: {e:#}", rel(&path)),
+    )
 }
 
 fn check_settings(p: &mut Problems, runner: Option<&PolicyRunner>, what: &str, settings: &Value) {
@@ -304,12 +303,8 @@ fn every_metadata_rule_is_exercised_by_a_case() {
     let mut p = Problems::default();
     for policy in policies().expect("policies") {
         let name = &policy.name;
-        let requests = match case_requests(&policy) {
-            Ok(r) => r,
-            Err(e) => {
-                p.add(format!("{name}: {e:#}"));
-                continue;
-            }
+        let Some(requests) = p.ok(case_requests(&policy), |e| format!("{name}: {e:#}")) else {
+            continue;
         };
         let sent: BTreeSet<(&str, &str, &str)> = requests
             .iter()
@@ -379,23 +374,16 @@ fn examples_match_metadata() {
         let m = &policy.metadata;
         let wasm = runner(&mut p, name);
         for file in files {
-            let docs = match yaml_documents(&file) {
-                Ok(d) => d,
-                Err(e) => {
-                    p.add(format!("{}: {e:#}", rel(&file)));
-                    continue;
-                }
+            let Some(docs) = p.ok(yaml_documents(&file), |e| format!("{}: {e:#}", rel(&file)))
+            else {
+                continue;
             };
             for (i, doc) in docs.into_iter().enumerate() {
                 let what = format!("{}#{i}", rel(&file));
-                let cap: ClusterAdmissionPolicy = match serde_yaml::from_value(doc) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        p.add(format!(
-                            "{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicy: {e}"
-                        ));
-                        continue;
-                    }
+                let Some(cap) = p.ok(serde_yaml::from_value::<ClusterAdmissionPolicy>(doc), |e| {
+                    format!("{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicy: {e}")
+                }) else {
+                    continue;
                 };
                 p.check(
                     cap.metadata
@@ -420,11 +408,12 @@ fn examples_match_metadata() {
                 let settings = &spec.settings.0;
                 let validate_mode =
                     settings.get("mode").and_then(Value::as_str) == Some("validate");
-                let documented_exception =
-                    name == VALIDATE_MODE_POLICY && m.mutating && !spec.mutating && validate_mode;
+                // The one documented exception: a mutating policy run in
+                // its validate mode need not be deployed as mutating.
+                let documented_exception = m.mutating && !spec.mutating && validate_mode;
                 p.check(spec.mutating == m.mutating || documented_exception, || {
                     format!(
-                        "{what}: mutating is {} but metadata.yml says {} (only {VALIDATE_MODE_POLICY} with settings mode: validate may set mutating: false)",
+                        "{what}: mutating is {} but metadata.yml says {} (only a mutating policy with settings mode: validate may set mutating: false)",
                         spec.mutating, m.mutating
                     )
                 });
@@ -456,42 +445,17 @@ fn examples_match_metadata() {
 
 // ---- questions-ui.yml
 
-/// The serde (camelCase) names of the fields of `pub struct Settings` in
-/// src/settings.rs.
+/// The settings keys of the policy's Settings struct (as serde names them),
+/// through the policy registry.
 fn settings_fields(policy: &Policy) -> Result<BTreeSet<String>> {
-    let path = policy.dir.join("src/settings.rs");
-    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?;
-    let body = text
-        .split_once("pub struct Settings {")
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.split_once("\n}").map(|(body, _)| body))
-        .ok_or_else(|| anyhow!("{}: no `pub struct Settings {{ ... }}`", rel(&path)))?;
-    let fields: BTreeSet<String> = body
-        .lines()
-        .filter_map(|l| {
-            l.trim()
-                .strip_prefix("pub ")?
-                .split_once(':')
-                .map(|(f, _)| f.trim().to_owned())
-        })
-        .map(|snake| {
-            let mut out = String::new();
-            let mut upper = false;
-            for c in snake.chars() {
-                if c == '_' {
-                    upper = true;
-                } else if upper {
-                    out.extend(c.to_uppercase());
-                    upper = false;
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        })
+    let info = policy_registry::get(&policy.name)
+        .ok_or_else(|| anyhow!("{} is not in the policy registry", policy.name))?;
+    let fields: BTreeSet<String> = (info.settings_keys)()
+        .iter()
+        .map(|k| (*k).to_owned())
         .collect();
     if fields.is_empty() {
-        return Err(anyhow!("{}: Settings has no pub fields", rel(&path)));
+        return Err(anyhow!("{}: Settings has no fields", policy.name));
     }
     Ok(fields)
 }
@@ -505,12 +469,10 @@ fn questions_ui_covers_every_setting() {
             p.add(format!("{name}: no questions-ui.yml"));
             continue;
         };
-        let doc: Value = match serde_yaml::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                p.add(format!("{name}/questions-ui.yml: {e}"));
-                continue;
-            }
+        let Some(doc) = p.ok(serde_yaml::from_str::<Value>(text), |e| {
+            format!("{name}/questions-ui.yml: {e}")
+        }) else {
+            continue;
         };
         let questions = doc
             .get("questions")
@@ -690,14 +652,11 @@ fn check_group(
             }
         }
     }
-    let group: ClusterAdmissionPolicyGroup = match serde_yaml::from_value(doc) {
-        Ok(g) => g,
-        Err(e) => {
-            p.add(format!(
-                "{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicyGroup: {e}"
-            ));
-            return;
-        }
+    let Some(group) = p.ok(
+        serde_yaml::from_value::<ClusterAdmissionPolicyGroup>(doc),
+        |e| format!("{what}: not a policies.kubewarden.io/v1 ClusterAdmissionPolicyGroup: {e}"),
+    ) else {
+        return;
     };
     let Some(spec) = group.spec else {
         p.add(format!("{what}: no spec"));
@@ -797,12 +756,8 @@ fn deploy_group_enables_every_policy() {
     let mut groups = 0;
     for resource in &resources {
         let path = root.join("deploy").join(resource);
-        let docs = match yaml_documents(&path) {
-            Ok(d) => d,
-            Err(e) => {
-                p.add(format!("{e:#}"));
-                continue;
-            }
+        let Some(docs) = p.ok(yaml_documents(&path), |e| format!("{e:#}")) else {
+            continue;
         };
         for (i, doc) in docs.into_iter().enumerate() {
             groups += 1;

@@ -1,6 +1,7 @@
 //! Wrapping an input object in the AdmissionRequest the API server would
 //! send for `kubectl create` (operation CREATE), in kwctl's shape.
 
+use gpu_policy_core::WorkloadKind;
 use serde_json::{Value, json};
 
 use crate::input::InputObject;
@@ -23,11 +24,10 @@ pub struct ResourceType {
     pub known: bool,
 }
 
-// (group, kind, plural, namespaced). Kinds not listed get a guessed plural
-// and are assumed namespaced (most custom resources are).
+// (group, kind, plural, namespaced), besides the workload kinds (namespaced,
+// from `WorkloadKind`). Kinds not listed get a guessed plural and are assumed
+// namespaced (most custom resources are).
 const KNOWN_KINDS: &[(&str, &str, &str, bool)] = &[
-    ("", "Pod", "pods", true),
-    ("", "ReplicationController", "replicationcontrollers", true),
     ("", "Service", "services", true),
     ("", "ConfigMap", "configmaps", true),
     ("", "Secret", "secrets", true),
@@ -41,13 +41,7 @@ const KNOWN_KINDS: &[(&str, &str, &str, bool)] = &[
     ("", "Namespace", "namespaces", false),
     ("", "Node", "nodes", false),
     ("", "PersistentVolume", "persistentvolumes", false),
-    ("apps", "Deployment", "deployments", true),
-    ("apps", "ReplicaSet", "replicasets", true),
-    ("apps", "StatefulSet", "statefulsets", true),
-    ("apps", "DaemonSet", "daemonsets", true),
     ("apps", "ControllerRevision", "controllerrevisions", true),
-    ("batch", "Job", "jobs", true),
-    ("batch", "CronJob", "cronjobs", true),
     (
         "autoscaling",
         "HorizontalPodAutoscaler",
@@ -154,11 +148,16 @@ impl ResourceType {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
-        let known = KNOWN_KINDS
-            .iter()
-            .find(|(g, k, _, _)| *g == group && *k == kind);
+        let known = WorkloadKind::from_group_kind(group, kind)
+            .map(|k| (k.resource(), true))
+            .or_else(|| {
+                KNOWN_KINDS
+                    .iter()
+                    .find(|(g, k, _, _)| *g == group && *k == kind)
+                    .map(|(_, _, plural, namespaced)| (*plural, *namespaced))
+            });
         let (resource, namespaced) = match known {
-            Some((_, _, plural, namespaced)) => ((*plural).to_owned(), *namespaced),
+            Some((plural, namespaced)) => (plural.to_owned(), namespaced),
             None => (guess_plural(kind), true),
         };
         Self {
@@ -338,6 +337,15 @@ mod tests {
             "0.5"
         );
         assert_eq!(v["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
+    }
+
+    #[test]
+    fn workload_kinds_are_known() {
+        for kind in WorkloadKind::ALL {
+            let t = ResourceType::of(kind.api_version(), kind.name());
+            assert_eq!(t.resource, kind.resource(), "{kind}");
+            assert!(t.known && t.namespaced, "{kind}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct Cli {
 
     /// ClusterAdmissionPolicy / ClusterAdmissionPolicyGroup manifests (file
     /// or folder) to take settings, rules, selectors and mode from, instead
-    /// of the four policies with default settings.
+    /// of every project policy with default settings.
     #[arg(long, value_name = "PATH")]
     pub policies: Option<PathBuf>,
 

@@ -290,14 +290,7 @@ mod tests {
     }
 
     fn get(name: &str) -> KubernetesRequest {
-        KubernetesRequest::KubernetesGetResource {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            name: name.into(),
-            namespace: None,
-            disable_cache: false,
-            field_masks: None,
-        }
+        KubernetesRequest::get_namespace(name)
     }
 
     fn list_ns(ns: &str, labels: Option<&str>) -> KubernetesRequest {

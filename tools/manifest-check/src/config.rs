@@ -1,5 +1,5 @@
 //! Which policies run, with which settings and on which objects: by default
-//! the four project policies with `settings: {}` and their metadata.yml
+//! every project policy with `settings: {}` and its metadata.yml
 //! rules; with `--policies`, the ClusterAdmissionPolicy(Group) manifests a
 //! team would `kubectl apply`.
 
@@ -11,9 +11,9 @@ use policy_runner::ContextAwareResource;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::PROJECT_POLICIES;
 use crate::expression::Expr;
 use crate::input::{self, InputObject};
+use crate::project_policies;
 use crate::selection::{LabelSelector, Rule};
 
 /// `spec.mode`.
@@ -131,63 +131,19 @@ struct Metadata {
     context_aware_resources: Vec<ContextAwareResource>,
 }
 
-/// The rules every project policy uses (SPEC 4): Pods and the seven
-/// workload kinds, CREATE and UPDATE. Used only when a metadata.yml is missing.
-fn builtin_metadata(policy: &str) -> Metadata {
-    let rule = |group: &str, resources: &[&str]| Rule {
-        api_groups: vec![group.to_owned()],
-        api_versions: vec!["v1".to_owned()],
-        resources: resources.iter().map(|r| (*r).to_owned()).collect(),
-        operations: vec!["CREATE".to_owned(), "UPDATE".to_owned()],
-    };
-    let context_aware_resources = if policy == "gpu-isolated-namespace" {
-        vec![
-            ContextAwareResource::new("v1", "Namespace"),
-            ContextAwareResource::new("networking.k8s.io/v1", "NetworkPolicy"),
-            ContextAwareResource::new("v1", "ResourceQuota"),
-        ]
-    } else {
-        Vec::new()
-    };
-    Metadata {
-        rules: vec![
-            rule("", &["pods", "replicationcontrollers"]),
-            rule(
-                "apps",
-                &["deployments", "replicasets", "statefulsets", "daemonsets"],
-            ),
-            rule("batch", &["jobs", "cronjobs"]),
-        ],
-        mutating: false,
-        context_aware_resources,
-    }
-}
-
-/// The four project policies, `settings: {}`, rules and
-/// contextAwareResources from `policies/<name>/metadata.yml` under `root`.
+/// Every project policy, `settings: {}`, rules and contextAwareResources
+/// from `policies/<name>/metadata.yml` under `root`.
 pub fn defaults(root: &Path) -> Result<PolicySet> {
     let mut set = PolicySet::default();
-    for policy in PROJECT_POLICIES {
+    for policy in project_policies() {
         let path = root.join("policies").join(policy).join("metadata.yml");
-        let (metadata, origin) = if path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let metadata: Metadata = serde_yaml::from_str(&text)
-                .with_context(|| format!("cannot read rules from {}", path.display()))?;
-            (metadata, path.display().to_string())
-        } else {
-            set.notes.push(format!(
-                "{} is missing: {policy} uses the project's standard rules (Pods and workload kinds, CREATE/UPDATE)",
-                path.display()
-            ));
-            (
-                builtin_metadata(policy),
-                "built-in standard rules".to_owned(),
-            )
-        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let metadata: Metadata = serde_yaml::from_str(&text)
+            .with_context(|| format!("cannot read rules from {}", path.display()))?;
         set.policies.push(PolicyConfig {
             name: policy.to_owned(),
-            origin,
+            origin: path.display().to_string(),
             rules: metadata.rules,
             namespace_selector: None,
             object_selector: None,
@@ -225,7 +181,7 @@ pub fn project_policy(module: &str) -> Option<&'static str> {
     let last = last.split('@').next().unwrap_or(last);
     let last = last.split(':').next().unwrap_or(last);
     let last = last.strip_suffix(".wasm").unwrap_or(last);
-    PROJECT_POLICIES.iter().copied().find(|p| *p == last)
+    project_policies().find(|p| *p == last)
 }
 
 #[derive(Deserialize, Default)]
@@ -421,7 +377,7 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
                 origin,
                 reason: format!(
                     "module {module} is not one of this project's policies ({}) nor a file:// module",
-                    PROJECT_POLICIES.join(", ")
+                    project_policies().collect::<Vec<_>>().join(", ")
                 ),
             });
             return Ok(());
@@ -454,18 +410,15 @@ mod tests {
 
     #[test]
     fn module_references() {
-        assert_eq!(
-            project_policy("registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0"),
-            Some("gpu-limit-required")
-        );
-        assert_eq!(
-            project_policy("ghcr.io/x/mig-resource-naming@sha256:abc"),
-            Some("mig-resource-naming")
-        );
-        assert_eq!(
-            project_policy("file:///tmp/gpu-isolated-namespace.wasm"),
-            Some("gpu-isolated-namespace")
-        );
+        for policy in project_policies() {
+            for module in [
+                format!("registry://ghcr.io/gpu-policies/{policy}:v0.1.0"),
+                format!("ghcr.io/x/{policy}@sha256:abc"),
+                format!("file:///tmp/{policy}.wasm"),
+            ] {
+                assert_eq!(project_policy(&module), Some(policy), "{module}");
+            }
+        }
         assert_eq!(
             project_policy("registry://ghcr.io/kubewarden/policies/pod-privileged:v1.0.0"),
             None
@@ -475,17 +428,5 @@ mod tests {
             Some(Wasm::File("/tmp/x.wasm".into()))
         );
         assert_eq!(resolve_module("https://example.com/x.wasm"), None);
-    }
-
-    #[test]
-    fn builtin_rules_cover_workloads() {
-        let m = builtin_metadata("gpu-isolated-namespace");
-        assert_eq!(m.rules.len(), 3);
-        assert_eq!(m.context_aware_resources.len(), 3);
-        assert!(
-            builtin_metadata("gpu-limit-required")
-                .context_aware_resources
-                .is_empty()
-        );
     }
 }

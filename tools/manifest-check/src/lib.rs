@@ -19,13 +19,11 @@ pub mod progress;
 pub mod report;
 pub mod selection;
 
-/// The policies this project builds, by crate (= module) name.
-pub const PROJECT_POLICIES: [&str; 4] = [
-    "gpu-limit-required",
-    "gpu-toleration-required",
-    "gpu-isolated-namespace",
-    "mig-resource-naming",
-];
+/// The policies this project builds, by crate (= module) name: those of
+/// the policy registry.
+pub fn project_policies() -> impl Iterator<Item = &'static str> {
+    policy_registry::names()
+}
 
 /// Exit codes (documented in `--help`).
 pub mod exit {

@@ -136,6 +136,18 @@ mod tests {
         items.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    /// A selector of just the one match expression.
+    fn expression(key: &str, operator: &str, values: &[&str]) -> LabelSelector {
+        LabelSelector {
+            match_expressions: vec![Requirement {
+                key: key.into(),
+                operator: operator.into(),
+                values: strings(values),
+            }],
+            ..LabelSelector::default()
+        }
+    }
+
     #[test]
     fn rules_with_wildcards() {
         let pod = ResourceType::of("v1", "Pod");
@@ -170,35 +182,18 @@ mod tests {
             "kube-system".to_owned(),
         )]
         .into();
-        let not_system = LabelSelector {
-            match_expressions: vec![Requirement {
-                key: "kubernetes.io/metadata.name".into(),
-                operator: "NotIn".into(),
-                values: strings(&["kube-system", "kubewarden"]),
-            }],
-            ..LabelSelector::default()
-        };
+        let not_system = expression(
+            "kubernetes.io/metadata.name",
+            "NotIn",
+            &["kube-system", "kubewarden"],
+        );
         assert!(not_system.validate().is_ok());
         assert!(!not_system.matches(&labels));
         assert!(not_system.matches(&BTreeMap::new()));
         assert!(LabelSelector::default().matches(&labels));
-        let exists = LabelSelector {
-            match_expressions: vec![Requirement {
-                key: "team".into(),
-                operator: "Exists".into(),
-                values: vec![],
-            }],
-            ..LabelSelector::default()
-        };
+        let exists = expression("team", "Exists", &[]);
         assert!(!exists.matches(&labels));
-        let bad = LabelSelector {
-            match_expressions: vec![Requirement {
-                key: "a".into(),
-                operator: "Equals".into(),
-                values: vec![],
-            }],
-            ..LabelSelector::default()
-        };
+        let bad = expression("a", "Equals", &[]);
         assert!(bad.validate().unwrap_err().contains("unknown operator"));
     }
 }

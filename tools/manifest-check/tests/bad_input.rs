@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{code, run, stderr, stdout, write};
+use common::{code, policies, run, stderr, stdout, write};
 
 fn no_panic(o: &std::process::Output) {
     assert!(!stderr(o).contains("panicked"), "{}", stderr(o));
@@ -150,7 +150,12 @@ fn missing_wasm_says_to_run_make_build() {
     no_panic(&o);
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
-    assert!(err.contains("gpu-limit-required.wasm"), "{err}");
+    assert!(
+        policies()
+            .iter()
+            .any(|p| err.contains(&format!("{p}.wasm"))),
+        "{err}"
+    );
     assert!(err.contains("make build"), "{err}");
 }
 

@@ -8,8 +8,9 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use common::{POLICIES, code, require_wasm, root, run, stderr, stdout, wasm_dir, write};
+use common::{code, policies, require_wasm, root, run, stderr, stdout, wasm_dir, write};
 use serde_json::Value;
 
 /// What a file's leading `# expect:` comment promises.
@@ -47,13 +48,42 @@ fn json_run(args: &[&str]) -> (i32, Value, String) {
     (code(&o), report, stderr(&o))
 }
 
+/// Writes `text` as `name` in a fresh directory: the directory (removed
+/// when dropped) and the file's path.
+fn input_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), name, text);
+    (dir, path)
+}
+
+/// Checks `target` with `--policies` naming a directory that holds just
+/// `policies` (one or more YAML documents).
+fn check_with_policies(policies: &str, target: &Path) -> (i32, Value, String) {
+    let caps = tempfile::tempdir().unwrap();
+    write(caps.path(), "policies.yaml", policies);
+    json_run(&[
+        "--policies",
+        caps.path().to_str().unwrap(),
+        target.to_str().unwrap(),
+    ])
+}
+
 fn results(report: &Value) -> &Vec<Value> {
     report["results"].as_array().unwrap()
 }
 
+/// The message of the report's first result.
+fn first_message(report: &Value) -> &str {
+    results(report)
+        .first()
+        .and_then(|r| r.get("message"))
+        .and_then(Value::as_str)
+        .unwrap()
+}
+
 #[test]
 fn example_workloads_get_their_annotated_verdicts() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     let (code, report, err) = json_run(&["examples/workloads"]);
     assert_eq!(code, 1, "the mistakes must fail the run; stderr: {err}");
 
@@ -123,7 +153,7 @@ fn example_workloads_get_their_annotated_verdicts() {
 
 #[test]
 fn good_workloads_pass_with_exit_0_and_a_table() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     let o = run(&[
         "examples/workloads/ml-training-namespace.yaml",
         "examples/workloads/training-job.yaml",
@@ -143,7 +173,7 @@ fn good_workloads_pass_with_exit_0_and_a_table() {
 
 #[test]
 fn rejections_exit_1_with_full_messages_below_the_table() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     let o = run(&[
         "examples/workloads/mistake-gpu-request-without-limit.yaml",
         "examples/workloads/ml-training-namespace.yaml",
@@ -164,9 +194,7 @@ fn rejections_exit_1_with_full_messages_below_the_table() {
 #[test]
 fn namespace_missing_from_the_input_fails_closed_naming_it() {
     require_wasm(&["gpu-isolated-namespace"]);
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let (_dir, f) = input_file(
         "pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lost\n  namespace: team-ghost\n  labels: {gpu-workload-type: training}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers:\n  - name: c\n    image: cuda\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
     );
@@ -183,10 +211,8 @@ fn namespace_missing_from_the_input_fails_closed_naming_it() {
 
 #[test]
 fn unknown_kinds_and_lists_are_handled() {
-    require_wasm(&POLICIES);
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    require_wasm(&policies());
+    let (_dir, f) = input_file(
         "mixed.yaml",
         r#"apiVersion: example.com/v1alpha1
 kind: InferenceService
@@ -227,7 +253,7 @@ items:
 
 #[test]
 fn reads_stdin_and_writes_reports_to_a_file() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     use std::io::Write;
     let out = tempfile::tempdir().unwrap();
     let report = out.path().join("report.xml");
@@ -260,12 +286,12 @@ fn reads_stdin_and_writes_reports_to_a_file() {
 
 #[test]
 fn junit_output_has_a_suite_per_policy_and_failures() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     let o = run(&["--output", "junit", "examples/workloads"]);
     assert_eq!(code(&o), 1);
     let xml = stdout(&o);
     assert!(xml.starts_with("<?xml"), "{xml}");
-    for p in POLICIES {
+    for p in policies() {
         assert!(xml.contains(&format!("<testsuite name=\"{p}\"")), "{xml}");
     }
     assert!(xml.contains("<failure type=\"REJECT\""), "{xml}");
@@ -286,27 +312,23 @@ fn fixture_cap(name: &str, extra: &str) -> String {
     )
 }
 
+/// Checks `target` with just the test-policy fixture, as [`fixture_cap`]
+/// writes it.
+fn check_with_fixture(name: &str, extra: &str, target: &Path) -> (i32, Value, String) {
+    check_with_policies(&fixture_cap(name, extra), target)
+}
+
 const LABELLED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ml\n  labels: {team: a}\nspec:\n  containers: [{name: c, image: nginx}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ml, labels: {test/allowed: \"true\"}}\n";
 
 #[test]
 fn mutations_are_shown_as_json_patches() {
     require_wasm(&["test-policy"]);
-    let dir = tempfile::tempdir().unwrap();
-    let pods = write(dir.path(), "pod.yaml", LABELLED_POD);
-    let caps = tempfile::tempdir().unwrap();
-    write(
-        caps.path(),
-        "m.yaml",
-        &fixture_cap(
-            "adds-label",
-            "  mutating: true\n  settings: {mutate: true}\n",
-        ),
+    let (_dir, pods) = input_file("pod.yaml", LABELLED_POD);
+    let (code, report, _) = check_with_fixture(
+        "adds-label",
+        "  mutating: true\n  settings: {mutate: true}\n",
+        &pods,
     );
-    let (code, report, _) = json_run(&[
-        "--policies",
-        caps.path().to_str().unwrap(),
-        pods.to_str().unwrap(),
-    ]);
     assert_eq!(code, 0, "{report:#}");
     let r = &results(&report)[0];
     assert_eq!(r["verdict"], "MUTATE", "{r}");
@@ -317,40 +339,21 @@ fn mutations_are_shown_as_json_patches() {
     );
 
     // The same policy without `mutating: true` is refused, as policy-server does.
-    write(
-        caps.path(),
-        "m.yaml",
-        &fixture_cap("adds-label", "  settings: {mutate: true}\n"),
-    );
-    let (code, report, _) = json_run(&[
-        "--policies",
-        caps.path().to_str().unwrap(),
-        pods.to_str().unwrap(),
-    ]);
+    let (code, report, _) = check_with_fixture("adds-label", "  settings: {mutate: true}\n", &pods);
     assert_eq!(code, 1);
-    assert!(
-        results(&report)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not allow mutations")
-    );
+    assert!(first_message(&report).contains("not allow mutations"));
 }
 
 #[test]
 fn monitor_mode_selectors_and_foreign_modules() {
     require_wasm(&["test-policy", "gpu-limit-required"]);
-    let dir = tempfile::tempdir().unwrap();
-    let pods = write(
-        dir.path(),
+    let (_dir, pods) = input_file(
         "pods.yaml",
         &format!(
             "{LABELLED_POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: unlabelled, namespace: ml}}\nspec:\n  containers: [{{name: c, image: nginx}}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: sys, namespace: kube-system}}\nspec:\n  containers: [{{name: c, image: nginx}}]\n"
         ),
     );
-    let caps = tempfile::tempdir().unwrap();
-    write(
-        caps.path(),
-        "policies.yaml",
+    let (code, report, _) = check_with_policies(
         &format!(
             "{}---\napiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {{name: privileged}}\nspec:\n  module: registry://ghcr.io/kubewarden/policies/pod-privileged:v1.0.0\n  rules: []\n",
             fixture_cap(
@@ -358,12 +361,8 @@ fn monitor_mode_selectors_and_foreign_modules() {
                 "  mode: monitor\n  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}\n"
             )
         ),
+        &pods,
     );
-    let (code, report, _) = json_run(&[
-        "--policies",
-        caps.path().to_str().unwrap(),
-        pods.to_str().unwrap(),
-    ]);
     assert_eq!(code, 0, "monitor mode never fails the run: {report:#}");
     let verdicts: Vec<(&str, &str)> = results(&report)
         .iter()
@@ -389,71 +388,47 @@ fn monitor_mode_selectors_and_foreign_modules() {
 #[test]
 fn context_aware_lookups_follow_context_aware_resources() {
     require_wasm(&["test-policy"]);
-    let dir = tempfile::tempdir().unwrap();
-    let pods = write(
-        dir.path(),
+    let (_dir, pods) = input_file(
         "pods.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: reads-ns\n  namespace: ml\n  labels: {team: a}\n  annotations: {test/lookup-namespace: ml}\nspec:\n  containers: [{name: c, image: nginx}]\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ml, labels: {test/allowed: \"true\"}}\n",
     );
-    let caps = tempfile::tempdir().unwrap();
     // No contextAwareResources: the lookup is refused, the policy rejects.
-    write(caps.path(), "p.yaml", &fixture_cap("reader", ""));
-    let (code, report, _) = json_run(&[
-        "--policies",
-        caps.path().to_str().unwrap(),
-        pods.to_str().unwrap(),
-    ]);
+    let (code, report, _) = check_with_fixture("reader", "", &pods);
     assert_eq!(code, 1);
     assert!(
-        results(&report)[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not been granted access"),
+        first_message(&report).contains("not been granted access"),
         "{report:#}"
     );
     // Granted: answered from the Namespace in the input.
-    write(
-        caps.path(),
-        "p.yaml",
-        &fixture_cap(
-            "reader",
-            "  contextAwareResources:\n  - {apiVersion: v1, kind: Namespace}\n",
-        ),
+    let (code, report, _) = check_with_fixture(
+        "reader",
+        "  contextAwareResources:\n  - {apiVersion: v1, kind: Namespace}\n",
+        &pods,
     );
-    let (code, report, _) = json_run(&[
-        "--policies",
-        caps.path().to_str().unwrap(),
-        pods.to_str().unwrap(),
-    ]);
     assert_eq!(code, 0, "{report:#}");
 }
 
 #[test]
 fn groups_evaluate_their_expression() {
     require_wasm(&["gpu-limit-required", "gpu-toleration-required"]);
-    let caps = tempfile::tempdir().unwrap();
     let group = |expression: &str| {
         format!(
             "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicyGroup\nmetadata: {{name: gpu-basics}}\nspec:\n  rules:\n  - {{apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE, UPDATE]}}\n  policies:\n    limits: {{module: \"registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0\", settings: {{}}}}\n    tolerations: {{module: \"registry://ghcr.io/gpu-policies/gpu-toleration-required:v0.1.0\"}}\n  expression: \"{expression}\"\n  message: GPU basics are not met\n"
         )
     };
-    let file = "examples/workloads/mistake-gpu-pod-without-toleration.yaml";
-    write(caps.path(), "g.yaml", &group("limits() && tolerations()"));
-    let (code, report, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
+    let file = Path::new("examples/workloads/mistake-gpu-pod-without-toleration.yaml");
+    let (code, report, _) = check_with_policies(&group("limits() && tolerations()"), file);
     assert_eq!(code, 1, "{report:#}");
-    let message = results(&report)[0]["message"].as_str().unwrap();
+    let message = first_message(&report);
     assert!(message.starts_with("GPU basics are not met"), "{message}");
     assert!(message.contains("tolerations: "), "{message}");
-    write(caps.path(), "g.yaml", &group("limits() || tolerations()"));
-    let (code, _, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
+    let (code, _, _) = check_with_policies(&group("limits() || tolerations()"), file);
     assert_eq!(code, 0);
     // Outside the supported CEL subset: every member must accept, said in a note.
-    write(
-        caps.path(),
-        "g.yaml",
+    let (code, report, _) = check_with_policies(
         &group("limits() && tolerations() && request.namespace != 'x'"),
+        file,
     );
-    let (code, report, _) = json_run(&["--policies", caps.path().to_str().unwrap(), file]);
     assert_eq!(code, 1);
     assert!(
         report["notes"][0]
@@ -469,7 +444,7 @@ fn groups_evaluate_their_expression() {
 #[test]
 #[ignore = "timing measurement, run explicitly"]
 fn thousand_objects_take_seconds() {
-    require_wasm(&POLICIES);
+    require_wasm(&policies());
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::new();
     for i in 0..1000 {
@@ -492,6 +467,9 @@ fn thousand_objects_take_seconds() {
     ]);
     let elapsed = start.elapsed();
     assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
-    eprintln!("1,000 objects x 4 policies: {elapsed:.2?}");
+    eprintln!(
+        "1,000 objects x {} policies: {elapsed:.2?}",
+        policies().len()
+    );
     assert!(elapsed.as_secs() < 60, "{elapsed:?}");
 }

@@ -4,6 +4,5 @@
 
 pub mod noop_guest;
 pub mod policies;
-pub mod replay_cluster;
 pub mod stats;
 pub mod timing;

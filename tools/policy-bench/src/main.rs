@@ -18,18 +18,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use gpu_policy_core::PolicyInfo;
 use policy_bench::noop_guest;
-use policy_bench::policies::{POLICIES, Policy, REQUESTS, Request, data_dir, native_validate};
-use policy_bench::replay_cluster::ReplayCluster;
+use policy_bench::policies::{REQUESTS, Request, data_dir, native_validate, session_cluster};
 use policy_bench::stats::Summary;
 use policy_bench::timing::{self, Budget};
+use policy_cases::InMemoryCluster;
+use policy_registry::POLICIES;
 use policy_runner::{
     CompiledPolicy, HostCallOutcome, PolicyOptions, PolicyRunner, ReplaySession,
     ValidationResponse, admission_request,
 };
 use serde_json::{Value, json};
 
-/// Budgets (README "Development"), checked on the GPU-pod request.
+/// Budgets (tools/policy-bench/README.md, "Budgets"), checked on the GPU-pod request.
 const MAX_WASM_BYTES: u64 = 800_000;
 const MAX_RATIO: f64 = 2.0;
 const MAX_WASM_MEDIAN_US: f64 = 40.0;
@@ -86,8 +88,11 @@ fn parse_args() -> Result<Options> {
         bail!("--rounds must be at least 1");
     }
     for p in &o.policies {
-        if !POLICIES.iter().any(|x| x.name == p) {
-            bail!("unknown policy {p}");
+        if policy_registry::get(p).is_none() {
+            bail!(
+                "unknown policy {p} (one of {})",
+                policy_registry::names().collect::<Vec<_>>().join(", ")
+            );
         }
     }
     for r in &o.requests {
@@ -101,12 +106,15 @@ fn parse_args() -> Result<Options> {
     Ok(o)
 }
 
-/// A request loaded from `data/`, with kwctl's validate payload for it.
+/// A request loaded from `data/`, with kwctl's validate payload for it and
+/// its replay session: for the wasm host as it is, natively loaded into an
+/// in-memory cluster.
 struct Loaded {
     request: Request,
     value: Value,
     payload: Vec<u8>,
     session: ReplaySession,
+    cluster: InMemoryCluster,
 }
 
 fn settings() -> Value {
@@ -124,12 +132,15 @@ fn load_request(request: Request) -> Result<Loaded> {
         "request": admission_request(&value)?,
         "settings": settings(),
     }))?;
-    let session = ReplaySession::from_file(&data_dir().join("sessions").join(request.session))?;
+    let session_path = data_dir().join("sessions").join(request.session);
+    let session = ReplaySession::from_file(&session_path)?;
+    let cluster = session_cluster(&session_path)?;
     Ok(Loaded {
         request,
         value,
         payload,
         session,
+        cluster,
     })
 }
 
@@ -137,7 +148,11 @@ fn wasm_path(dir: &Path, policy: &str) -> PathBuf {
     dir.join(format!("{policy}.wasm"))
 }
 
-fn instantiate(compiled: &CompiledPolicy, policy: Policy, req: &Loaded) -> Result<PolicyRunner> {
+fn instantiate(
+    compiled: &CompiledPolicy,
+    policy: &PolicyInfo,
+    req: &Loaded,
+) -> Result<PolicyRunner> {
     let metadata = policy_bench::policies::workspace_root()
         .join("policies")
         .join(policy.name)
@@ -185,7 +200,40 @@ struct Job<'a> {
     failed: bool,
 }
 
-struct PolicyInfo {
+impl<'a> Job<'a> {
+    /// A job not run yet.
+    fn new(
+        kind: &'static str,
+        policy: &'static str,
+        request: &'static str,
+        call: impl FnMut() -> bool + 'a,
+    ) -> Self {
+        Self {
+            kind,
+            policy,
+            request,
+            call: Box::new(call),
+            samples: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// A job timing `runner`'s validate of `req` with the default settings.
+    fn validate(
+        kind: &'static str,
+        policy: &'static str,
+        req: &'a Loaded,
+        runner: &'a PolicyRunner,
+    ) -> Self {
+        let value = &req.value;
+        Self::new(kind, policy, req.request.label, move || {
+            runner.validate(value, &settings()).is_ok()
+        })
+    }
+}
+
+/// A module's size and load times.
+struct ModuleInfo {
     name: &'static str,
     bytes: u64,
     compile: Duration,
@@ -202,8 +250,8 @@ fn main() -> Result<()> {
     } else {
         Budget::standard()
     };
-    let policies: Vec<Policy> = POLICIES
-        .into_iter()
+    let policies: Vec<&PolicyInfo> = POLICIES
+        .iter()
         .filter(|p| options.policies.is_empty() || options.policies.iter().any(|n| n == p.name))
         .collect();
     let requests: Vec<Loaded> = REQUESTS
@@ -214,7 +262,7 @@ fn main() -> Result<()> {
 
     // Compile and instantiate everything first (load time is its own column).
     let mut infos = Vec::new();
-    let mut runners: Vec<(Policy, &Loaded, PolicyRunner, String)> = Vec::new();
+    let mut runners: Vec<(&PolicyInfo, &Loaded, PolicyRunner, String)> = Vec::new();
     for policy in &policies {
         let path = wasm_path(&options.wasm_dir, policy.name);
         let bytes = std::fs::metadata(&path)
@@ -223,15 +271,23 @@ fn main() -> Result<()> {
         let compiled = CompiledPolicy::from_file(&path)?;
         let mut instantiate_time = None;
         for req in &requests {
-            let runner = instantiate(&compiled, *policy, req)?;
+            let runner = instantiate(&compiled, policy, req)?;
             instantiate_time.get_or_insert(runner.load_timings().instantiate);
             let wasm = checked_wasm(&runner, req)?;
-            let cluster = ReplayCluster::new(req.session.clone());
-            let native: ValidationResponse = serde_json::from_slice(&native_validate(
-                policy.name,
-                &req.payload,
-                Some(&cluster),
-            )?)?;
+            let native: ValidationResponse =
+                serde_json::from_slice(&native_validate(policy, &req.payload, &req.cluster)?)?;
+            if let Some(call) = req
+                .cluster
+                .host_calls()
+                .into_iter()
+                .find(|c| c.outcome != policy_cases::HostCallOutcome::Answered)
+            {
+                bail!(
+                    "{}: native lookup not answered on {}: {call}",
+                    policy.name,
+                    req.request.label
+                );
+            }
             if wasm.accepted != native.accepted || wasm.message != native.message {
                 bail!(
                     "{} on {}: wasm and native disagree: wasm {:?} / native {:?}",
@@ -241,9 +297,9 @@ fn main() -> Result<()> {
                     native.message
                 );
             }
-            runners.push((*policy, req, runner, decision(&wasm)));
+            runners.push((policy, req, runner, decision(&wasm)));
         }
-        infos.push(PolicyInfo {
+        infos.push(ModuleInfo {
             name: policy.name,
             bytes,
             compile: compiled.compile_time(),
@@ -269,78 +325,39 @@ fn main() -> Result<()> {
         }
         _ => None,
     };
-    let clusters: Vec<ReplayCluster> = requests
-        .iter()
-        .map(|r| ReplayCluster::new(r.session.clone()))
-        .collect();
-
     let mut jobs: Vec<Job> = Vec::new();
     for (policy, req, runner, _) in &runners {
-        let value = &req.value;
-        jobs.push(Job {
-            kind: "wasm",
-            policy: policy.name,
-            request: req.request.label,
-            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
-            samples: Vec::new(),
-            failed: false,
-        });
+        jobs.push(Job::validate("wasm", policy.name, req, runner));
         if options.native {
-            let index = requests
-                .iter()
-                .position(|r| r.request.label == req.request.label)
-                .unwrap_or_default();
-            let cluster = clusters.get(index);
-            let payload = &req.payload;
-            let name = policy.name;
-            jobs.push(Job {
-                kind: "native",
-                policy: policy.name,
-                request: req.request.label,
-                call: Box::new(move || native_validate(name, payload, cluster).is_ok()),
-                samples: Vec::new(),
-                failed: false,
-            });
+            let (payload, cluster) = (&req.payload, &req.cluster);
+            let policy: &PolicyInfo = policy;
+            jobs.push(Job::new(
+                "native",
+                policy.name,
+                req.request.label,
+                move || native_validate(policy, payload, cluster).is_ok(),
+            ));
         }
     }
     for (req, runner) in &noop_runners {
         let value = &req.value;
-        jobs.push(Job {
-            kind: "noop",
-            policy: "no-op guest",
-            request: req.request.label,
-            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
-            samples: Vec::new(),
-            failed: false,
-        });
-        jobs.push(Job {
-            kind: "host-json",
-            policy: "host JSON only",
-            request: req.request.label,
-            call: Box::new(move || host_json(value).is_ok()),
-            samples: Vec::new(),
-            failed: false,
-        });
+        jobs.push(Job::validate("noop", "no-op guest", req, runner));
+        jobs.push(Job::new(
+            "host-json",
+            "host JSON only",
+            req.request.label,
+            move || host_json(value).is_ok(),
+        ));
         let empty = settings();
-        jobs.push(Job {
-            kind: "host-json-borrowed",
-            policy: "host JSON borrowed",
-            request: req.request.label,
-            call: Box::new(move || host_json_borrowed(value, &empty).is_ok()),
-            samples: Vec::new(),
-            failed: false,
-        });
+        jobs.push(Job::new(
+            "host-json-borrowed",
+            "host JSON borrowed",
+            req.request.label,
+            move || host_json_borrowed(value, &empty).is_ok(),
+        ));
     }
     if let Some((req, runner)) = &test_policy {
-        let value = &req.value;
-        jobs.push(Job {
-            kind: "test-policy",
-            policy: "test-policy",
-            request: req.request.label,
-            call: Box::new(move || runner.validate(value, &settings()).is_ok()),
-            samples: Vec::new(),
-            failed: false,
-        });
+        jobs.push(Job::validate("test-policy", "test-policy", req, runner));
     }
 
     let load_before = load_average();
@@ -444,8 +461,8 @@ fn cpu_model() -> String {
 struct ReportInput<'a> {
     options: &'a Options,
     requests: &'a [Loaded],
-    runners: &'a [(Policy, &'a Loaded, PolicyRunner, String)],
-    infos: &'a [PolicyInfo],
+    runners: &'a [(&'a PolicyInfo, &'a Loaded, PolicyRunner, String)],
+    infos: &'a [ModuleInfo],
     jobs: &'a [Job<'a>],
     load_before: &'a str,
     load_after: &'a str,
@@ -504,11 +521,11 @@ fn render(input: &ReportInput) -> String {
         out,
         "Per `validate` call, settings `{{}}` (defaults). wasm: `PolicyRunner::validate` on a warm \
          instance (kwctl's payload encoded by the host, the waPC call, the answer decoded). native: \
-         `gpu_policy_core::entry::validate::<Settings, _>(payload, evaluate)` on the same payload \
-         bytes, answer serialized. gpu-isolated-namespace reads the cluster: wasm through the \
-         host's replay session, native through the same session in-process (lookup requests \
-         encoded and decoded, answers parsed by the policy's types), so its native number \
-         includes every step but the waPC round trips.\n"
+         the policy's `POLICY.validate` (`gpu_policy_core::entry::evaluate`) on the same payload \
+         bytes, answer serialized. A context-aware policy reads the cluster: wasm through the \
+         host's replay session, native through an in-memory cluster answering from the same \
+         session (lookup requests encoded and decoded, answers parsed by the policy's types), \
+         so its native number includes every step but the waPC round trips.\n"
     );
     let _ = writeln!(
         out,
@@ -675,10 +692,7 @@ fn profile(options: &Options, mode: &str) -> Result<()> {
     else {
         bail!("--profile needs --policy NAME and --request LABEL");
     };
-    let policy = POLICIES
-        .into_iter()
-        .find(|p| p.name == policy_name)
-        .context("unknown policy")?;
+    let policy = policy_registry::get(policy_name).context("unknown policy")?;
     let request = REQUESTS
         .into_iter()
         .find(|r| r.label == request_label)
@@ -687,12 +701,11 @@ fn profile(options: &Options, mode: &str) -> Result<()> {
     let start = Instant::now();
     match mode {
         "native" => {
-            let cluster = ReplayCluster::new(req.session.clone());
             for _ in 0..options.calls {
                 black_box(native_validate(
-                    policy.name,
+                    policy,
                     black_box(&req.payload),
-                    Some(&cluster),
+                    &req.cluster,
                 )?);
             }
         }

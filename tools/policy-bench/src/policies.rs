@@ -1,39 +1,11 @@
-//! The benchmarked policies, their requests, and their native entry points.
+//! The benchmarked requests, and the policies' native entry points (the
+//! policies themselves are the registry's: `policy_registry::POLICIES`).
 
 use std::path::{Path, PathBuf};
 
-use gpu_policy_core::entry::validate;
-
-use crate::replay_cluster::ReplayCluster;
-
-/// One policy under benchmark.
-#[derive(Debug, Clone, Copy)]
-pub struct Policy {
-    /// Crate and module name, e.g. `gpu-limit-required`.
-    pub name: &'static str,
-    /// Whether it reads the cluster (needs a replay session).
-    pub context_aware: bool,
-}
-
-/// The four policies, in README order.
-pub const POLICIES: [Policy; 4] = [
-    Policy {
-        name: "gpu-limit-required",
-        context_aware: false,
-    },
-    Policy {
-        name: "gpu-toleration-required",
-        context_aware: false,
-    },
-    Policy {
-        name: "gpu-isolated-namespace",
-        context_aware: true,
-    },
-    Policy {
-        name: "mig-resource-naming",
-        context_aware: false,
-    },
-];
+use anyhow::Context;
+use gpu_policy_core::{KubernetesHost, PolicyInfo};
+use policy_cases::{InMemoryCluster, ReplaySession};
 
 /// One benchmark request (an AdmissionRequest file under `data/`).
 #[derive(Debug, Clone, Copy)]
@@ -81,35 +53,22 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// The native equivalent of the policy's wasm `validate` export on the same
-/// payload bytes; returns the serialized ValidationResponse. `cluster`
-/// answers the context-aware policy's lookups.
+/// payload bytes: the serialized ValidationResponse, as the export returns
+/// it. `cluster` answers the lookups of a context-aware policy.
 pub fn native_validate(
-    policy: &str,
+    policy: &PolicyInfo,
     payload: &[u8],
-    cluster: Option<&ReplayCluster>,
+    cluster: &dyn KubernetesHost,
 ) -> anyhow::Result<Vec<u8>> {
-    let result = match policy {
-        "gpu-limit-required" => validate::<gpu_limit_required::settings::Settings, _>(
-            payload,
-            gpu_limit_required::evaluate,
-        ),
-        "gpu-toleration-required" => validate::<gpu_toleration_required::settings::Settings, _>(
-            payload,
-            gpu_toleration_required::evaluate,
-        ),
-        "gpu-isolated-namespace" => {
-            let Some(cluster) = cluster else {
-                anyhow::bail!("gpu-isolated-namespace needs a replay session natively");
-            };
-            validate::<gpu_isolated_namespace::settings::Settings, _>(payload, |r, s| {
-                gpu_isolated_namespace::evaluate_with(r, s, cluster)
-            })
-        }
-        "mig-resource-naming" => validate::<mig_resource_naming::settings::Settings, _>(
-            payload,
-            mig_resource_naming::evaluate,
-        ),
-        other => anyhow::bail!("unknown policy {other}"),
-    };
-    result.map_err(|e| anyhow::anyhow!("{policy}: native validate failed: {e}"))
+    serde_json::to_vec(&(policy.validate)(payload, cluster))
+        .with_context(|| format!("{}: the native answer cannot be serialized", policy.name))
+}
+
+/// The in-memory cluster that answers what the replay session at `path`
+/// (a file under `data/sessions/`) recorded: natively, the lookups get the
+/// answers the wasm host replays, without the waPC host.
+pub fn session_cluster(path: &Path) -> anyhow::Result<InMemoryCluster> {
+    Ok(InMemoryCluster::from_replay(ReplaySession::from_file(
+        path,
+    )?))
 }

@@ -71,7 +71,16 @@ pub(super) fn render(outcome: &Outcome) -> String {
                 escape(&object.input.source.file.display().to_string())
             );
             let message = f.message.clone().unwrap_or_default();
-            let first_line = message.lines().next().unwrap_or_default();
+            // The summary: the first line, and with several violations
+            // (`N violations:` a line, then one a line) the first of them.
+            let mut lines = message.lines();
+            let mut first_line = lines.next().unwrap_or_default().to_owned();
+            if first_line.ends_with(" violations:")
+                && let Some(next) = lines.next()
+            {
+                first_line = format!("{first_line} {next}");
+            }
+            let first_line = first_line.as_str();
             let patch = f
                 .patch
                 .as_ref()

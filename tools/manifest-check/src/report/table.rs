@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::TableOptions;
-use crate::evaluate::{Finding, Outcome, Verdict};
+use crate::evaluate::{CheckedObject, Finding, Outcome, Verdict};
 
 const HEADERS: [&str; 4] = ["OBJECT", "POLICY", "VERDICT", "MESSAGE"];
 const GAP: &str = "  ";
@@ -78,10 +78,18 @@ impl Row {
 /// leading field path (`spec.containers[0] "x": `) that would fill the
 /// narrow column; the full text is printed below the table.
 fn short(message: &str) -> String {
-    let first = message.lines().next().unwrap_or_default();
-    let (count, rest) = match first.split_once(" violations: [1] ") {
-        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => (Some(n), rest),
-        _ => (None, first),
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or_default();
+    // Several violations: `N violations:`, then `[1] ...` a line each.
+    let count = first
+        .strip_suffix(" violations:")
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let rest = match count {
+        Some(_) => {
+            let second = lines.next().unwrap_or_default();
+            second.strip_prefix("[1] ").unwrap_or(second)
+        }
+        None => first,
     };
     let looks_like_path = |p: &str| {
         let path = p.split(' ').next().unwrap_or_default();
@@ -217,17 +225,12 @@ pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
 
 /// Full messages of rejections, patches of mutations, warnings.
 fn details(outcome: &Outcome, out: &mut String) {
-    let rejected: Vec<&Finding> = outcome
-        .findings
-        .iter()
-        .filter(|f| matches!(f.verdict, Verdict::Reject | Verdict::MonitorReject))
-        .collect();
-    if !rejected.is_empty() {
-        out.push_str("\nRejections:\n");
-        for f in rejected {
-            let Some(object) = outcome.objects.get(f.object) else {
-                continue;
-            };
+    section(
+        outcome,
+        out,
+        "\nRejections:\n",
+        |f| matches!(f.verdict, Verdict::Reject | Verdict::MonitorReject),
+        |out, f, object| {
             let mode = if f.verdict == Verdict::MonitorReject {
                 " [monitor mode: reported only]"
             } else {
@@ -243,19 +246,14 @@ fn details(outcome: &Outcome, out: &mut String) {
             for line in f.message.as_deref().unwrap_or_default().lines() {
                 let _ = writeln!(out, "    {line}");
             }
-        }
-    }
-    let patched: Vec<&Finding> = outcome
-        .findings
-        .iter()
-        .filter(|f| f.patch.is_some())
-        .collect();
-    if !patched.is_empty() {
-        out.push_str("\nMutations (RFC 6902 JSON patch):\n");
-        for f in patched {
-            let Some(object) = outcome.objects.get(f.object) else {
-                continue;
-            };
+        },
+    );
+    section(
+        outcome,
+        out,
+        "\nMutations (RFC 6902 JSON patch):\n",
+        |f| f.patch.is_some(),
+        |out, f, object| {
             let _ = writeln!(
                 out,
                 "- {} ({}) by {}:",
@@ -266,25 +264,42 @@ fn details(outcome: &Outcome, out: &mut String) {
             for op in f.patch.iter().flatten() {
                 let _ = writeln!(out, "    {op}");
             }
-        }
+        },
+    );
+    section(
+        outcome,
+        out,
+        "\nWarnings:\n",
+        |f| !f.warnings.is_empty(),
+        |out, f, object| {
+            let _ = writeln!(
+                out,
+                "- {} by {}: {}",
+                object.label(),
+                f.policy,
+                f.warnings.join("; ")
+            );
+        },
+    );
+}
+
+/// One part of the details: when some finding is `wanted`, `heading`, then
+/// what `write` says of each of them (and of its object).
+fn section(
+    outcome: &Outcome,
+    out: &mut String,
+    heading: &str,
+    wanted: impl Fn(&Finding) -> bool,
+    write: impl Fn(&mut String, &Finding, &CheckedObject),
+) {
+    let findings: Vec<&Finding> = outcome.findings.iter().filter(|f| wanted(f)).collect();
+    if findings.is_empty() {
+        return;
     }
-    let warned: Vec<&Finding> = outcome
-        .findings
-        .iter()
-        .filter(|f| !f.warnings.is_empty())
-        .collect();
-    if !warned.is_empty() {
-        out.push_str("\nWarnings:\n");
-        for f in warned {
-            if let Some(object) = outcome.objects.get(f.object) {
-                let _ = writeln!(
-                    out,
-                    "- {} by {}: {}",
-                    object.label(),
-                    f.policy,
-                    f.warnings.join("; ")
-                );
-            }
+    out.push_str(heading);
+    for f in findings {
+        if let Some(object) = outcome.objects.get(f.object) {
+            write(out, f, object);
         }
     }
 }
@@ -380,9 +395,9 @@ mod tests {
         );
         assert_eq!(
             short(
-                "2 violations: [1] metadata.namespace: namespace \"web\" is not a GPU namespace; [2] y"
+                "2 violations:\n[1] metadata.namespace: namespace \"web\" is not a GPU namespace\n[2] y"
             ),
-            "(2 violations) namespace \"web\" is not a GPU namespace; [2] y"
+            "(2 violations) namespace \"web\" is not a GPU namespace"
         );
         assert_eq!(
             short("cannot read Namespace x: not found"),

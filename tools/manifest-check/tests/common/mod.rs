@@ -32,12 +32,10 @@ pub fn require_wasm(names: &[&str]) {
     );
 }
 
-pub const POLICIES: [&str; 4] = [
-    "gpu-limit-required",
-    "gpu-toleration-required",
-    "gpu-isolated-namespace",
-    "mig-resource-naming",
-];
+/// Every project policy (the policy registry's).
+pub fn policies() -> Vec<&'static str> {
+    policy_registry::names().collect()
+}
 
 pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gpu-policy-check"))
