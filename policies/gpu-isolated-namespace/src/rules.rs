@@ -17,7 +17,7 @@ mod network_policy;
 mod workload;
 
 use gpu_policy_core::{
-    AdmissionRequest, LookupError, Outcome, Workload, judges_workload_operation,
+    AdmissionRequest, LookupError, Outcome, Violation, Workload, judges_workload_operation,
 };
 
 use crate::cluster::{Cluster, Namespace};
@@ -65,6 +65,12 @@ pub(crate) fn gpu_namespace_type<'n>(
         .get(&settings.namespace_label)
         .map(String::as_str)
         .filter(|v| settings.is_workload_type(v))
+}
+
+/// The violation of a failed lookup: what was being read and what for
+/// (`attempt`), why it failed, and how to get past it.
+fn lookup_violation(attempt: String, resource: &str, error: &LookupError) -> Violation {
+    Violation::new(NAMESPACE_PATH, format!("{attempt}: {error}")).fix(lookup_fix(resource, error))
 }
 
 /// How to get past a failed lookup, by why it failed.

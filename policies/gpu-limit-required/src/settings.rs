@@ -4,6 +4,7 @@
 //! resource catalogue, the GPU node labels and the vendors' GPU taints), no
 //! GPU count caps, and the `NVIDIA_VISIBLE_DEVICES` check switched on.
 
+use gpu_policy_core::labels::check_label_key;
 use gpu_policy_core::targeting::default_gpu_taints;
 use gpu_policy_core::{GpuCatalogue, NodeTargeting, Taint};
 use serde::{Deserialize, Deserializer};
@@ -118,6 +119,10 @@ fn check_label_pattern(pattern: &str) -> Result<(), String> {
     }
     if pattern.len() > 316 {
         return Err(format!("{pattern:?}: longer than a label key can be"));
+    }
+    // Without `*` it is a label key and must be a valid one.
+    if !pattern.contains('*') {
+        check_label_key(pattern).map_err(|e| format!("{pattern:?}: {e}"))?;
     }
     Ok(())
 }
@@ -323,6 +328,14 @@ mod tests {
                 r#"gpuNodeSelectorLabels[0]: "gpu type": character ' ' cannot appear in a label key"#,
             ),
             (
+                r#"{"gpuNodeSelectorLabels": ["-lead"]}"#,
+                r#"gpuNodeSelectorLabels[0]: "-lead": not a valid label key: name part "-lead" must start and end with a letter or digit"#,
+            ),
+            (
+                r#"{"gpuNodeSelectorLabels": ["Example.COM/gpu"]}"#,
+                r#"gpuNodeSelectorLabels[0]: "Example.COM/gpu": not a valid label key: prefix "Example.COM" must be a DNS subdomain: lower-case letters, digits, '-' and '.'"#,
+            ),
+            (
                 r#"{"gpuNodeSelectorLabels": [""]}"#,
                 "gpuNodeSelectorLabels[0]: a label key must not be empty",
             ),
@@ -374,5 +387,17 @@ mod tests {
             let r = check_settings::<crate::GpuLimitRequired>(&std::fs::read(&path).unwrap());
             assert!(r.valid, "{}: {:?}", path.display(), r.message);
         }
+    }
+
+    #[test]
+    fn the_example_spells_out_the_defaults() {
+        // The example ClusterAdmissionPolicy lists the default targeting, so
+        // that users see what they would change.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/cluster-admission-policy.yaml");
+        let example: serde_json::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let parsed: Settings = serde_json::from_value(example["spec"]["settings"].clone()).unwrap();
+        assert_eq!(parsed.targeting(), Settings::default().targeting());
     }
 }

@@ -1,8 +1,7 @@
 //! The built-in MIG catalogue: every GPU model, the product labels that name
 //! it, and its GPU-instance profiles. A static table (no parsing at request
 //! time) that mirrors `mig-profiles.yaml` in this crate; the tests fail when
-//! the two disagree, and report how the crate's copy differs from the shared
-//! facts file (documented corrections only).
+//! the two disagree.
 
 use crate::profile::{Attr as A, Profile as P};
 
@@ -25,7 +24,7 @@ impl GpuModel {
     }
 }
 
-/// Every model, in the facts file's order.
+/// Every model, in `mig-profiles.yaml`'s order.
 pub static MODELS: &[GpuModel] = &[
     GpuModel {
         name: "A30-24GB",

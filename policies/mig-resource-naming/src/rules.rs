@@ -258,22 +258,12 @@ impl Checker<'_> {
             let path = format!("{spec_path}.nodeSelector[\"{PRODUCT_LABEL}\"]");
             self.check_product(value, &path, requested, out);
         }
-        let terms = &spec
-            .affinity
-            .node_affinity
-            .required_during_scheduling_ignored_during_execution
-            .node_selector_terms;
-        for (t, term) in terms.iter().enumerate() {
-            for (e, expr) in term.match_expressions.iter().enumerate() {
-                if expr.key != PRODUCT_LABEL || expr.operator != "In" {
-                    continue;
-                }
-                for (v, value) in expr.values.iter().enumerate() {
-                    let path = format!(
-                        "{spec_path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{t}].matchExpressions[{e}].values[{v}]"
-                    );
-                    self.check_product(value, &path, requested, out);
-                }
+        for (path, expr) in workload.required_node_expressions() {
+            if expr.key != PRODUCT_LABEL || expr.operator != "In" {
+                continue;
+            }
+            for (v, value) in expr.values.iter().enumerate() {
+                self.check_product(value, &format!("{path}.values[{v}]"), requested, out);
             }
         }
     }

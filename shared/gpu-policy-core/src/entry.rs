@@ -80,9 +80,10 @@ pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
 /// [`validate`] without the serialization, lookups answered by `cluster`:
 /// the response as a value, for native tests, fuzzing and benchmarks.
 ///
-/// The one prelude of every policy: read the envelope, accept what the
-/// policy does not judge (see [`Policy::judges`]) before touching settings or
-/// object, compile the settings once, run the rules.
+/// The one prelude of every policy: read the envelope, compile the settings
+/// once (invalid settings are a 400 on every request, so a broken
+/// deployment shows at once), accept what the policy does not judge (see
+/// [`Policy::judges`]) without reading the object, run the rules.
 pub fn evaluate<P: Policy>(payload: &[u8], cluster: &dyn KubernetesHost) -> ValidationResponse {
     let parsed: ValidationPayload = match serde_json::from_slice(payload) {
         Ok(p) => p,

@@ -12,6 +12,7 @@
 pub mod catalogue;
 pub mod entry;
 pub mod host;
+pub mod labels;
 pub mod pod;
 pub mod policy;
 pub mod quantity;
@@ -33,8 +34,53 @@ pub use kubewarden_policy_sdk as __sdk;
 /// ```ignore
 /// gpu_policy_core::register_policy!(GpuLimitRequired);
 /// ```
+///
+/// A policy whose rules read no cluster and judge workload operations only
+/// is declared and registered in one go; its settings type has a
+/// `compile` method:
+///
+/// ```ignore
+/// gpu_policy_core::register_policy! {
+///     /// What it enforces.
+///     pub struct GpuLimitRequired {
+///         settings: settings::Settings,
+///         compiled: settings::Compiled,
+///         evaluate: rules::evaluate,
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! register_policy {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            settings: $settings:ty,
+            compiled: $compiled:ty,
+            evaluate: $evaluate:path $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl $crate::policy::Policy for $name {
+            type Settings = $settings;
+            type Compiled = $compiled;
+
+            fn compile(settings: $settings) -> ::core::result::Result<$compiled, String> {
+                settings.compile()
+            }
+
+            fn evaluate(
+                request: &$crate::AdmissionRequest,
+                settings: &$compiled,
+                _cluster: &dyn $crate::KubernetesHost,
+            ) -> $crate::Outcome {
+                $evaluate(request, settings)
+            }
+        }
+
+        $crate::register_policy!($name);
+    };
     ($policy:ty) => {
         /// The policy's name and native entry points.
         pub const POLICY: $crate::policy::PolicyInfo =

@@ -89,24 +89,15 @@ impl NodeTargeting {
             }
         }
 
-        let terms = &spec
-            .affinity
-            .node_affinity
-            .required_during_scheduling_ignored_during_execution
-            .node_selector_terms;
-        for (t, term) in terms.iter().enumerate() {
-            for (e, expr) in term.match_expressions.iter().enumerate() {
-                // NotIn / DoesNotExist steer away from GPU nodes.
-                if self.is_gpu_label(&expr.key)
-                    && matches!(expr.operator.as_str(), "In" | "Exists" | "Gt" | "Lt")
-                {
-                    out.push(GpuTarget {
-                        path: format!(
-                            "{spec_path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{t}].matchExpressions[{e}]"
-                        ),
-                        reason: format!("requires GPU nodes ({} {})", expr.key, expr.operator),
-                    });
-                }
+        for (path, expr) in workload.required_node_expressions() {
+            // NotIn / DoesNotExist steer away from GPU nodes.
+            if self.is_gpu_label(&expr.key)
+                && matches!(expr.operator.as_str(), "In" | "Exists" | "Gt" | "Lt")
+            {
+                out.push(GpuTarget {
+                    path,
+                    reason: format!("requires GPU nodes ({} {})", expr.key, expr.operator),
+                });
             }
         }
 

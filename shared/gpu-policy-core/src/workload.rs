@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::pod::{Container, ObjectMeta, PodSpec, null_as_default};
+use crate::pod::{Container, NodeSelectorRequirement, ObjectMeta, PodSpec, null_as_default};
 use crate::request::AdmissionRequest;
 use crate::violation::Violation;
 
@@ -76,6 +76,25 @@ impl WorkloadKind {
             | WorkloadKind::StatefulSet
             | WorkloadKind::DaemonSet => "apps",
             WorkloadKind::Job | WorkloadKind::CronJob => "batch",
+        }
+    }
+
+    /// The API version: `v1` for every kind (Kubernetes serves each of them
+    /// at `v1` only).
+    pub fn version(self) -> &'static str {
+        "v1"
+    }
+
+    /// The object's `apiVersion`: `v1`, `apps/v1` or `batch/v1`
+    /// (`group/version`, or the version alone in the core group).
+    pub fn api_version(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod | WorkloadKind::ReplicationController => "v1",
+            WorkloadKind::Deployment
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::DaemonSet => "apps/v1",
+            WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
         }
     }
 
@@ -242,6 +261,31 @@ impl Workload {
     /// JSON path of the pod spec, e.g. `spec.template.spec`.
     pub fn spec_path(&self) -> &'static str {
         self.kind.pod_spec_path()
+    }
+
+    /// Every node label requirement of the pod's required node affinity,
+    /// with its field path (`...nodeSelectorTerms[t].matchExpressions[e]`).
+    pub fn required_node_expressions(
+        &self,
+    ) -> impl Iterator<Item = (String, &NodeSelectorRequirement)> + '_ {
+        let spec_path = self.spec_path();
+        self.spec
+            .affinity
+            .node_affinity
+            .required_during_scheduling_ignored_during_execution
+            .node_selector_terms
+            .iter()
+            .enumerate()
+            .flat_map(move |(t, term)| {
+                term.match_expressions.iter().enumerate().map(move |(e, expr)| {
+                    (
+                        format!(
+                            "{spec_path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{t}].matchExpressions[{e}]"
+                        ),
+                        expr,
+                    )
+                })
+            })
     }
 
     /// Every container in pod order: init containers and sidecars, app
@@ -461,6 +505,17 @@ mod tests {
                 ],
                 "{kind}"
             );
+        }
+    }
+
+    #[test]
+    fn api_versions_join_group_and_version() {
+        for kind in WorkloadKind::ALL {
+            let expected = match kind.group() {
+                "" => kind.version().to_owned(),
+                group => format!("{group}/{}", kind.version()),
+            };
+            assert_eq!(kind.api_version(), expected, "{kind}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use gpu_policy_core::{AdmissionRequest, Outcome, Violation};
 
-use super::{NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_fix};
+use super::{create_default_deny, gpu_namespace_type, lookup_violation};
 use crate::cluster::{Cluster, NetworkPolicy};
 use crate::settings::Settings;
 
@@ -68,15 +68,13 @@ pub(super) fn change(
     let namespace = match cluster.get_namespace(ns) {
         Ok(n) => n,
         Err(e) => {
-            return Outcome::Reject(vec![
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!(
-                        "cannot read Namespace {ns:?} to tell whether NetworkPolicy {name:?} guards a GPU namespace: {e}"
-                    ),
-                )
-                .fix(lookup_fix("v1/Namespace", &e)),
-            ]);
+            return Outcome::Reject(vec![lookup_violation(
+                format!(
+                    "cannot read Namespace {ns:?} to tell whether NetworkPolicy {name:?} guards a GPU namespace"
+                ),
+                "v1/Namespace",
+                &e,
+            )]);
         }
     };
     // The namespace controller deletes the NetworkPolicies of a namespace
@@ -90,15 +88,13 @@ pub(super) fn change(
     let policies = match cluster.list_network_policies(ns) {
         Ok(p) => p,
         Err(e) => {
-            return Outcome::Reject(vec![
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!(
-                        "cannot list the NetworkPolicies of GPU namespace {ns:?} to check that a default-deny remains: {e}"
-                    ),
-                )
-                .fix(lookup_fix("networking.k8s.io/v1/NetworkPolicy", &e)),
-            ]);
+            return Outcome::Reject(vec![lookup_violation(
+                format!(
+                    "cannot list the NetworkPolicies of GPU namespace {ns:?} to check that a default-deny remains"
+                ),
+                "networking.k8s.io/v1/NetworkPolicy",
+                &e,
+            )]);
         }
     };
     // Without oldObject, the stored policy of that name tells what it was.

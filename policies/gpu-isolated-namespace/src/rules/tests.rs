@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use gpu_policy_core::WorkloadKind;
 use gpu_policy_core::violation::render;
-use policy_testkit::InMemoryCluster;
+use policy_cases::InMemoryCluster;
 use serde_json::{Value, json};
 
 use super::*;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use gpu_policy_core::{AdmissionRequest, LookupError, Outcome, Violation, Workload};
 
-use super::{EXAMPLE, NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_fix};
+use super::{EXAMPLE, NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_violation};
 use crate::cluster::{Cluster, NetworkPolicy};
 use crate::settings::{Compiled, Settings};
 
@@ -54,18 +54,14 @@ pub(super) fn check(
     let namespace = match cluster.get_namespace(ns) {
         Ok(n) => n,
         Err(e) => {
-            return Outcome::Reject(vec![
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!("cannot read Namespace {ns:?} to check its {label} label: {e}"),
-                )
-                .fix(match e {
-                    LookupError::NotFound => {
-                        format!("create namespace {ns:?} labelled {label}={suggested}")
-                    }
-                    _ => lookup_fix("v1/Namespace", &e),
-                }),
-            ]);
+            let attempt = format!("cannot read Namespace {ns:?} to check its {label} label");
+            let mut violation = lookup_violation(attempt, "v1/Namespace", &e);
+            if e == LookupError::NotFound {
+                violation = violation.fix(format!(
+                    "create namespace {ns:?} labelled {label}={suggested}"
+                ));
+            }
+            return Outcome::Reject(vec![violation]);
         }
     };
 
@@ -172,15 +168,13 @@ fn default_deny_violation(cluster: &Cluster, ns: &str) -> Option<Violation> {
     let policies = match cluster.list_network_policies(ns) {
         Ok(p) => p,
         Err(e) => {
-            return Some(
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!(
-                        "cannot list the NetworkPolicies of namespace {ns:?} to find its default-deny: {e}"
-                    ),
-                )
-                .fix(lookup_fix("networking.k8s.io/v1/NetworkPolicy", &e)),
-            );
+            return Some(lookup_violation(
+                format!(
+                    "cannot list the NetworkPolicies of namespace {ns:?} to find its default-deny"
+                ),
+                "networking.k8s.io/v1/NetworkPolicy",
+                &e,
+            ));
         }
     };
     if policies.iter().any(NetworkPolicy::is_default_deny) {
@@ -211,15 +205,11 @@ fn quota_violations(cluster: &Cluster, ns: &str, resources: &BTreeSet<&str>) -> 
     let quotas = match cluster.list_resource_quotas(ns) {
         Ok(q) => q,
         Err(e) => {
-            return vec![
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!(
-                        "cannot list the ResourceQuotas of namespace {ns:?} to find its GPU quota: {e}"
-                    ),
-                )
-                .fix(lookup_fix("v1/ResourceQuota", &e)),
-            ];
+            return vec![lookup_violation(
+                format!("cannot list the ResourceQuotas of namespace {ns:?} to find its GPU quota"),
+                "v1/ResourceQuota",
+                &e,
+            )];
         }
     };
     resources
