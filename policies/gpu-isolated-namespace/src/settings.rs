@@ -95,7 +95,7 @@ impl Settings {
                 return Err(format!("workloadTypes[{i}]: {value:?} is listed twice"));
             }
         }
-        self.catalogue().map(|_| ())
+        Ok(())
     }
 }
 

@@ -40,7 +40,6 @@ pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
     let Compiled {
         settings,
         catalogue,
-        targeting,
     } = compiled;
     let mut out = Vec::new();
     let mut any_gpu_limit = false;
@@ -107,7 +106,7 @@ pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
     }
 
     if !any_gpu_limit {
-        for target in targeting.gpu_targets(workload) {
+        for target in settings.targeting().gpu_targets(workload) {
             let resource = suggested_resource(&target);
             out.push(
                 Violation::new(

@@ -134,23 +134,23 @@ pub struct Compiled {
     pub settings: Settings,
     /// [`Settings::catalogue`].
     pub catalogue: GpuCatalogue,
-    /// [`Settings::targeting`].
-    pub targeting: NodeTargeting,
 }
 
 impl Settings {
     /// Checks every key and builds what the rules use.
     pub fn compile(self) -> Result<Compiled, String> {
+        // The catalogue is checked first, as its errors are the likeliest.
+        let catalogue = self.catalogue()?;
         self.check()?;
+        // The targeting is built only for pods without a GPU limit (it
+        // cannot fail): most requests never need it.
         Ok(Compiled {
-            catalogue: self.catalogue()?,
-            targeting: self.targeting(),
+            catalogue,
             settings: self,
         })
     }
 
     fn check(&self) -> Result<(), String> {
-        self.catalogue()?;
         for (i, label) in self.gpu_node_selector_labels.iter().enumerate() {
             check_label_pattern(label).map_err(|e| format!("gpuNodeSelectorLabels[{i}]: {e}"))?;
         }
