@@ -67,7 +67,8 @@ fn rejection(runner: &PolicyRunner, annotations: Value) -> anyhow::Result<String
 fn protocol_version_and_timings() {
     let runner = runner();
     assert_eq!(runner.protocol_version().unwrap(), "v1");
-    assert!(runner.load_timings().total() > std::time::Duration::ZERO);
+    let timings = runner.load_timings();
+    assert!(timings.compile + timings.instantiate > std::time::Duration::ZERO);
 }
 
 #[test]

@@ -1,6 +1,8 @@
-//! The data-driven test cases of a policy (`test_data/cases.yaml`): the
-//! typed format, reading it, and comparing a response with a case's
-//! expectation. See the crate README for the file format.
+//! The data-driven test cases of a policy (`test_data/cases.yaml`, format in
+//! the crate README): reading them; what goes into a policy and comes out as
+//! the host sees it (kwctl's `validate` payload, the answers read from their
+//! JSON, so that the wasm and the native run compare exactly the same
+//! thing); comparing an answer with a case's expectation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::response::ValidationResponse;
 
 /// A whole `cases.yaml` file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -44,14 +44,12 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
-    /// One string.
     One(String),
-    /// Several strings.
     Many(Vec<String>),
 }
 
 impl OneOrMany {
-    /// All strings.
+    /// The strings.
     pub fn items(&self) -> Vec<&str> {
         match self {
             Self::One(s) => vec![s.as_str()],
@@ -180,13 +178,12 @@ pub fn compare(expect: &Expectation, actual: &ValidationResponse) -> Vec<String>
     if let Some(mutated) = expect.mutated
         && mutated != actual.mutated_object.is_some()
     {
+        let found = actual
+            .mutated_object
+            .as_ref()
+            .map_or("absent", |_| "present");
         problems.push(format!(
-            "expected mutated: {mutated}, got mutated_object {}",
-            if actual.mutated_object.is_some() {
-                "present"
-            } else {
-                "absent"
-            }
+            "expected mutated: {mutated}, got mutated_object {found}"
         ));
     }
     if let Some(patched) = &expect.patched {
@@ -218,18 +215,75 @@ pub fn compare(expect: &Expectation, actual: &ValidationResponse) -> Vec<String>
     problems
 }
 
+/// The guest's answer to `validate_settings`: `message` says why not valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsResponse {
+    pub valid: bool,
+    pub message: Option<String>,
+}
+
+/// The guest's answer to `validate` (the SDK's `ValidationResponse`; a
+/// mutating policy that changed something returns `mutated_object`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValidationResponse {
+    pub accepted: bool,
+    pub message: Option<String>,
+    pub code: Option<u16>,
+    pub mutated_object: Option<Value>,
+    pub warnings: Option<Vec<String>>,
+    pub audit_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// Reads an answer the way the host reads the guest's bytes: through its
+/// JSON. Natively, `answer` is the SDK's response the policy returned.
+pub fn from_serialized<T: Serialize, R: serde::de::DeserializeOwned>(answer: &T) -> Result<R> {
+    let json = serde_json::to_value(answer).context("cannot serialize the policy's answer")?;
+    serde_json::from_value(json).context("the policy's answer is not the expected response")
+}
+
+/// The AdmissionRequest inside `value`: `value.request` when `value` is an
+/// AdmissionReview (`kind: AdmissionReview`, kwctl's rule), else `value`.
+pub fn admission_request(value: &Value) -> Result<&Value> {
+    let Some(object) = value.as_object() else {
+        bail!("an admission request must be a JSON object");
+    };
+    if object.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
+        object
+            .get("request")
+            .context("AdmissionReview without a request")
+    } else {
+        Ok(value)
+    }
+}
+
+/// kwctl's `validate` payload `{"request": <AdmissionRequest>, "settings":
+/// <settings>}`; `request` may be a whole AdmissionReview, unwrapped as
+/// kwctl does.
+pub fn validate_payload(request: &Value, settings: &Value) -> Result<Vec<u8>> {
+    // Serialize from borrowed values: a json! envelope would deep-copy the
+    // request first, which cost more than the policy itself (make bench).
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        request: &'a Value,
+        settings: &'a Value,
+    }
+    let payload = Payload {
+        request: admission_request(request)?,
+        settings,
+    };
+    Ok(serde_json::to_vec(&payload)?)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use serde_json::json;
 
     pub(crate) fn response(accepted: bool, message: Option<&str>) -> ValidationResponse {
         ValidationResponse {
             accepted,
             message: message.map(str::to_owned),
-            code: None,
-            mutated_object: None,
-            warnings: None,
-            audit_annotations: None,
+            ..ValidationResponse::default()
         }
     }
 
@@ -277,9 +331,9 @@ cases:
         let yaml = "cases:\n  - name: ok\n    request: r.json\n    expect: {accepted: true}\n  - name: broken one\n    request: r.json\n    expect: {acepted: true}\n";
         let err = parse_case_file(yaml, Path::new("p/test_data/cases.yaml")).unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("p/test_data/cases.yaml"), "{text}");
-        assert!(text.contains("broken one"), "{text}");
-        assert!(text.contains("acepted"), "{text}");
+        for part in ["p/test_data/cases.yaml", "broken one", "acepted"] {
+            assert!(text.contains(part), "{text}");
+        }
     }
 
     #[test]
@@ -308,14 +362,11 @@ cases:
         let mut r = response(false, Some("containers[0]: gpu missing"));
         r.code = Some(400);
         assert!(compare(&e, &r).is_empty());
-    }
-
-    #[test]
-    fn mutation_checks() {
+        // Mutations.
         let e = expect("{accepted: true, mutated: true, patched: {/metadata/labels/a: b, /x: 1}}");
         let mut r = response(true, None);
         assert_eq!(compare(&e, &r).len(), 2);
-        r.mutated_object = Some(serde_json::json!({"metadata": {"labels": {"a": "c"}}}));
+        r.mutated_object = Some(json!({"metadata": {"labels": {"a": "c"}}}));
         let problems = compare(&e, &r);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
@@ -325,5 +376,27 @@ cases:
         assert!(problems[1].contains("/x = 1, got nothing"), "{problems:?}");
         let not_mutated = expect("{accepted: true, mutated: false}");
         assert_eq!(compare(&not_mutated, &r).len(), 1);
+    }
+
+    #[test]
+    fn unwraps_admission_review_like_kwctl() {
+        let req = json!({"uid": "1", "kind": {"kind": "Pod"}});
+        let review =
+            json!({"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": req});
+        assert_eq!(admission_request(&review).unwrap(), &req);
+        assert_eq!(admission_request(&req).unwrap(), &req);
+        assert!(admission_request(&json!({"kind": "AdmissionReview"})).is_err());
+        assert!(admission_request(&json!([1])).is_err());
+        let payload: Value =
+            serde_json::from_slice(&validate_payload(&review, &json!({"a": 1})).unwrap()).unwrap();
+        assert_eq!(payload, json!({"request": req, "settings": {"a": 1}}));
+    }
+
+    #[test]
+    fn answers_are_read_through_their_json() {
+        let r: ValidationResponse =
+            from_serialized(&json!({"accepted": false, "message": "no", "code": 400})).unwrap();
+        assert_eq!(r.code, Some(400));
+        assert!(from_serialized::<_, SettingsResponse>(&json!({"x": 1})).is_err());
     }
 }

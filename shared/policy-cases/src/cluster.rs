@@ -9,9 +9,10 @@ use std::cell::RefCell;
 use gpu_policy_core::KubernetesHost;
 use serde_json::{Value, json};
 
-use crate::host_call::{HostCall, kubernetes_call};
-use crate::metadata::ContextAwareResource;
-use crate::replay::{CapabilityError, KubernetesRequest, ReplaySession};
+use crate::replay::{
+    CapabilityError, ContextAwareResource, HostCall, KubernetesRequest, ReplaySession,
+    kubernetes_call,
+};
 
 /// An object held by the cluster, filed under its type, namespace and name.
 #[derive(Debug, Clone)]
@@ -33,10 +34,6 @@ pub struct InMemoryCluster {
     replay: Option<ReplaySession>,
     allowed: Option<Vec<ContextAwareResource>>,
     calls: RefCell<Vec<HostCall>>,
-}
-
-fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
-    value.pointer(pointer).and_then(Value::as_str)
 }
 
 impl InMemoryCluster {
@@ -68,17 +65,19 @@ impl InMemoryCluster {
     /// Adds an object, filed under its own `apiVersion`, `kind`,
     /// `metadata.namespace` and `metadata.name`.
     pub fn add(&mut self, object: Value) -> &mut Self {
-        let api_version = text(&object, "/apiVersion").unwrap_or_default().to_owned();
-        let kind = text(&object, "/kind").unwrap_or_default().to_owned();
-        let namespace = text(&object, "/metadata/namespace").map(str::to_owned);
-        let name = text(&object, "/metadata/name")
-            .unwrap_or_default()
-            .to_owned();
+        let text = |pointer| {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (api_version, kind) = (text("/apiVersion"), text("/kind"));
+        let (namespace, name) = (text("/metadata/namespace"), text("/metadata/name"));
         self.objects.push(Stored {
-            api_version,
-            kind,
+            api_version: api_version.unwrap_or_default(),
+            kind: kind.unwrap_or_default(),
             namespace,
-            name,
+            name: name.unwrap_or_default(),
             object,
         });
         self
@@ -210,7 +209,7 @@ impl KubernetesHost for InMemoryCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host_call::HostCallOutcome;
+    use crate::replay::HostCallOutcome;
 
     const GET_ML: &[u8] = br#"{"api_version": "v1", "kind": "Namespace", "name": "ml"}"#;
     const LIST_ML_QUOTAS: &[u8] =
@@ -278,43 +277,15 @@ mod tests {
     }
 
     #[test]
-    fn holds_unreadable_objects_as_they_are() {
-        let mut cluster = InMemoryCluster::new();
-        cluster.add_as("v1", "Namespace", None, "ml", json!([1, 2]));
-        let answer = cluster.call("get_resource", GET_ML).unwrap();
-        assert_eq!(answer, b"[1,2]");
-    }
-
-    #[test]
     fn answers_from_a_replay_session() {
-        let session = ReplaySession::parse(
-            r#"
-- type: Exchange
-  request: |
-    !KubernetesGetResource
-    api_version: v1
-    kind: Namespace
-    name: ml
-    namespace: null
-    disable_cache: false
-  response:
-    type: Success
-    payload: '{"metadata":{"name":"ml"}}'
-"#,
-            None,
-        )
-        .unwrap();
+        let session = ReplaySession::parse(crate::replay::tests::KWCTL_SESSION, None).unwrap();
         let mut cluster = InMemoryCluster::from_replay(session);
         // Objects are not read: the session is the whole answer.
         cluster.add(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}));
+        let answer = get_namespace(&cluster, "team-a").unwrap();
         assert_eq!(
-            cluster
-                .call(
-                    "get_resource",
-                    br#"{"api_version":"v1","kind":"Namespace","name":"ml","namespace":null,"disable_cache":false}"#
-                )
-                .unwrap(),
-            br#"{"metadata":{"name":"ml"}}"#
+            answer,
+            br#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team-a"}}"#
         );
         let unanswered = get_namespace(&cluster, "web").unwrap_err();
         assert!(
@@ -327,17 +298,19 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_context_aware_resources_do_not_list() {
+    fn holds_unreadable_objects_and_refuses_what_is_not_allowed() {
         let mut cluster = InMemoryCluster::with_objects([
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}),
         ]);
+        cluster.add_as("v1", "Namespace", None, "ml", json!([1, 2]));
+        assert_eq!(cluster.call("get_resource", GET_ML).unwrap(), b"[1,2]");
         cluster.allow_only(vec![ContextAwareResource::new("v1", "Secret")]);
         let refused = cluster.call("get_resource", GET_ML).unwrap_err();
         assert!(
             refused.starts_with("Policy has not been granted access to Kubernetes v1/Namespace")
         );
         assert!(matches!(
-            cluster.host_calls()[0].outcome,
+            cluster.host_calls()[1].outcome,
             HostCallOutcome::Denied(_)
         ));
     }

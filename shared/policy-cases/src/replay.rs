@@ -1,9 +1,10 @@
 //! The Kubernetes lookups a context-aware policy makes through the
 //! `kubewarden`/`kubernetes` host capability, and kwctl's replay sessions
 //! that answer them (`kwctl run --replay-host-capabilities-interactions`).
-//! Both the wasm host (policy-runner) and the native in-memory cluster
-//! ([`crate::InMemoryCluster`]) answer from a [`ReplaySession`] through
-//! [`ReplaySession::answer`].
+//! A policy may read only the types its `metadata.yml` lists under
+//! `contextAwareResources` ([`ContextAwareResource`]). The wasm host
+//! (policy-runner) and the native [`crate::InMemoryCluster`] answer a call
+//! through [`kubernetes_call`], recording a [`HostCall`].
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -12,65 +13,41 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::metadata::ContextAwareResource;
-
 /// A Kubernetes lookup made by a policy through the `kubewarden` binding,
-/// namespace `kubernetes`.
+/// namespace `kubernetes`: `get_resource`, `list_resources_by_namespace`,
+/// `list_resources_all`.
 ///
 /// Variant and field names are those of policy-evaluator's
 /// `CallbackRequestType`, so that serde_yaml reads and writes them exactly as
-/// kwctl records them (`!KubernetesGetResource` with snake_case fields).
+/// kwctl records them (`!KubernetesGetResource` with snake_case fields);
+/// `namespace: None` is a cluster-scoped resource, absent `field_masks`
+/// (recent SDKs only) are `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KubernetesRequest {
-    /// `kubernetes/get_resource`: one object by name.
     KubernetesGetResource {
-        /// apiVersion of the resource.
         api_version: String,
-        /// Kind of the resource.
         kind: String,
-        /// Object name.
         name: String,
-        /// Namespace, `None` for cluster-scoped resources.
-        #[serde(default)]
         namespace: Option<String>,
-        /// Whether the policy asked to bypass the host's cache.
         #[serde(default)]
         disable_cache: bool,
-        /// Field masks (recent SDKs); absent means `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         field_masks: Option<BTreeSet<String>>,
     },
-    /// `kubernetes/list_resources_by_namespace`.
     KubernetesListResourceNamespace {
-        /// apiVersion of the resource.
         api_version: String,
-        /// Kind of the resource.
         kind: String,
-        /// Namespace to list.
         namespace: String,
-        /// Label selector, if any.
-        #[serde(default)]
         label_selector: Option<String>,
-        /// Field selector, if any.
-        #[serde(default)]
         field_selector: Option<String>,
-        /// Field masks (recent SDKs); absent means `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         field_masks: Option<BTreeSet<String>>,
     },
-    /// `kubernetes/list_resources_all`.
     KubernetesListResourceAll {
-        /// apiVersion of the resource.
         api_version: String,
-        /// Kind of the resource.
         kind: String,
-        /// Label selector, if any.
-        #[serde(default)]
         label_selector: Option<String>,
-        /// Field selector, if any.
-        #[serde(default)]
         field_selector: Option<String>,
-        /// Field masks (recent SDKs); absent means `None`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         field_masks: Option<BTreeSet<String>>,
     },
@@ -112,118 +89,175 @@ impl KubernetesRequest {
 
     /// The resource type the request reads, for the contextAwareResources check.
     pub fn resource(&self) -> ContextAwareResource {
-        match self {
-            Self::KubernetesGetResource {
-                api_version, kind, ..
-            }
-            | Self::KubernetesListResourceNamespace {
-                api_version, kind, ..
-            }
-            | Self::KubernetesListResourceAll {
-                api_version, kind, ..
-            } => ContextAwareResource::new(api_version.clone(), kind.clone()),
+        let (Self::KubernetesGetResource {
+            api_version, kind, ..
         }
+        | Self::KubernetesListResourceNamespace {
+            api_version, kind, ..
+        }
+        | Self::KubernetesListResourceAll {
+            api_version, kind, ..
+        }) = self;
+        ContextAwareResource::new(api_version.clone(), kind.clone())
     }
-
-    /// The request as kwctl writes it in a session file (YAML with a tag).
-    pub fn to_session_yaml(&self) -> String {
-        serde_yaml::to_string(self).unwrap_or_else(|e| format!("<unserializable request: {e}>"))
-    }
 }
 
-fn opt(value: &Option<String>) -> &str {
-    value.as_deref().unwrap_or("null")
-}
-
-fn masks(value: &Option<BTreeSet<String>>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "null".to_owned(), |m| format!("{m:?}"))
-}
-
+/// `!KubernetesGetResource {api_version: v1, kind: Namespace, ...}`: every
+/// field in kwctl's order, absent ones as `null`.
 impl fmt::Display for KubernetesRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::KubernetesGetResource {
-                api_version,
-                kind,
-                name,
-                namespace,
-                disable_cache,
-                field_masks,
-            } => write!(
-                f,
-                "!KubernetesGetResource {{api_version: {api_version}, kind: {kind}, name: {name}, namespace: {}, disable_cache: {disable_cache}, field_masks: {}}}",
-                opt(namespace),
-                masks(field_masks)
-            ),
-            Self::KubernetesListResourceNamespace {
-                api_version,
-                kind,
-                namespace,
-                label_selector,
-                field_selector,
-                field_masks,
-            } => write!(
-                f,
-                "!KubernetesListResourceNamespace {{api_version: {api_version}, kind: {kind}, namespace: {namespace}, label_selector: {}, field_selector: {}, field_masks: {}}}",
-                opt(label_selector),
-                opt(field_selector),
-                masks(field_masks)
-            ),
-            Self::KubernetesListResourceAll {
-                api_version,
-                kind,
-                label_selector,
-                field_selector,
-                field_masks,
-            } => write!(
-                f,
-                "!KubernetesListResourceAll {{api_version: {api_version}, kind: {kind}, label_selector: {}, field_selector: {}, field_masks: {}}}",
-                opt(label_selector),
-                opt(field_selector),
-                masks(field_masks)
-            ),
+        let value = serde_yaml::to_value(self).unwrap_or_default();
+        let serde_yaml::Value::Tagged(tagged) = value else {
+            return write!(f, "{value:?}");
+        };
+        let mut fields: Vec<String> = tagged
+            .value
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| format!("{}: {}", plain(key), plain(value)))
+            .collect();
+        if !fields.iter().any(|field| field.starts_with("field_masks:")) {
+            fields.push("field_masks: null".to_owned());
+        }
+        write!(f, "{} {{{}}}", tagged.tag, fields.join(", "))
+    }
+}
+
+fn plain(value: &serde_yaml::Value) -> String {
+    match value {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().map(|i| format!("{:?}", plain(i))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
+    }
+}
+
+/// What became of one host call made by the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCallOutcome {
+    /// Answered with an object.
+    Answered,
+    /// Answered with an error the cluster would give (replayed `type: Error`).
+    Failed(String),
+    /// Refused: the resource is not in `contextAwareResources`.
+    Denied(String),
+    /// Nobody could answer (missing from the replay session): a fixture bug.
+    Unanswered(String),
+    /// A binding/namespace/operation this host does not offer, or a payload
+    /// it could not decode.
+    Unsupported(String),
+}
+
+/// One host call made by the guest: its waPC binding, namespace and
+/// operation (`kubewarden`/`kubernetes`/`get_resource`), the decoded lookup
+/// when it was one, and what the host did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCall {
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    pub request: Option<KubernetesRequest>,
+    pub outcome: HostCallOutcome,
+}
+
+impl fmt::Display for HostCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.binding, self.namespace, self.operation)?;
+        if let Some(request) = &self.request {
+            write!(f, " {request}")?;
+        }
+        match &self.outcome {
+            HostCallOutcome::Answered => write!(f, " -> answered"),
+            HostCallOutcome::Failed(m) => write!(f, " -> error response: {m}"),
+            HostCallOutcome::Denied(m) => write!(f, " -> denied: {m}"),
+            HostCallOutcome::Unanswered(m) => write!(f, " -> UNANSWERED: {m}"),
+            HostCallOutcome::Unsupported(m) => write!(f, " -> unsupported: {m}"),
         }
     }
+}
+
+/// Answers the `kubewarden`/`kubernetes`/`operation` call with `payload`
+/// the way policy-server does: decodes the SDK's lookup request, refuses a
+/// resource type outside `allowed` (`None`: every type is allowed), and asks
+/// `answer` otherwise. Returns the call's record and what the guest gets
+/// (the JSON answer, or the host's error text).
+pub fn kubernetes_call(
+    operation: &str,
+    payload: &[u8],
+    allowed: Option<&[ContextAwareResource]>,
+    answer: impl FnOnce(&KubernetesRequest) -> Result<Vec<u8>, CapabilityError>,
+) -> (HostCall, Result<Vec<u8>, String>) {
+    type Outcome = fn(String) -> HostCallOutcome;
+    let request = KubernetesRequest::from_host_call(operation, payload);
+    let answered: Result<Vec<u8>, (Outcome, String)> = match &request {
+        Err(e) => Err((HostCallOutcome::Unsupported, format!("{e:#}"))),
+        Ok(None) => Err((
+            HostCallOutcome::Unsupported,
+            format!(
+                "host capability kubernetes/{operation} is not provided by the test host \
+                 (get_resource, list_resources_by_namespace and list_resources_all are)"
+            ),
+        )),
+        Ok(Some(request)) => match request.resource() {
+            // policy-server's wording, plus where the allow-list comes from.
+            resource if allowed.is_some_and(|allowed| !allowed.contains(&resource)) => Err((
+                HostCallOutcome::Denied,
+                format!(
+                    "Policy has not been granted access to Kubernetes {resource} resources \
+                     (not listed in contextAwareResources of its metadata.yml)"
+                ),
+            )),
+            _ => answer(request).map_err(|e| match e {
+                CapabilityError::Failed(m) => (HostCallOutcome::Failed as Outcome, m),
+                CapabilityError::Unanswered(m) => (HostCallOutcome::Unanswered as Outcome, m),
+            }),
+        },
+    };
+    let (outcome, result) = match answered {
+        Ok(bytes) => (HostCallOutcome::Answered, Ok(bytes)),
+        Err((outcome, message)) => (outcome(message.clone()), Err(message)),
+    };
+    let call = HostCall {
+        binding: gpu_policy_core::host::BINDING.to_owned(),
+        namespace: gpu_policy_core::host::NAMESPACE.to_owned(),
+        operation: operation.to_owned(),
+        request: request.ok().flatten(),
+        outcome,
+    };
+    (call, result)
 }
 
 /// Why a lookup produced no object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CapabilityError {
-    /// Nobody has an answer for this request (e.g. a replay session
-    /// without a matching exchange). Always a test-data problem: the case
-    /// harness fails any case where this happens.
+    /// Nobody has an answer (a replay session without a matching exchange):
+    /// always a test-data problem, which fails the case.
     #[error("{0}")]
     Unanswered(String),
-    /// The answer is an error, as the cluster would give (e.g. NotFound);
-    /// a replay session's `response: {type: Error}`.
+    /// An error the cluster would give (a session's `type: Error`).
     #[error("{0}")]
     Failed(String),
 }
 
-/// A recorded response, as kwctl writes it.
+/// A recorded response, as kwctl writes it: the JSON text handed to the
+/// guest, or the host's error message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum RecordedResponse {
-    /// The host returned this payload (a JSON document, as a string).
-    Success {
-        /// The JSON text handed to the guest.
-        payload: String,
-    },
-    /// The host returned an error with this message.
-    Error {
-        /// The error message handed to the guest.
-        message: String,
-    },
+    Success { payload: String },
+    Error { message: String },
 }
 
 /// One request/response pair of a replay session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
-    /// What the policy asked.
     pub request: KubernetesRequest,
-    /// What the host answered.
     pub response: RecordedResponse,
 }
 
@@ -251,7 +285,7 @@ struct RawExchange {
 pub struct ReplaySession {
     /// Where the session was read from, for messages.
     pub source: Option<PathBuf>,
-    /// The exchanges, in file order.
+    /// In file order.
     pub exchanges: Vec<Exchange>,
 }
 
@@ -304,14 +338,12 @@ impl ReplaySession {
     /// every recorded one.
     pub fn answer(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
         match self.exchanges.iter().find(|e| &e.request == request) {
-            Some(Exchange {
-                response: RecordedResponse::Success { payload },
-                ..
-            }) => Ok(payload.clone().into_bytes()),
-            Some(Exchange {
-                response: RecordedResponse::Error { message },
-                ..
-            }) => Err(CapabilityError::Failed(message.clone())),
+            Some(Exchange { response, .. }) => match response {
+                RecordedResponse::Success { payload } => Ok(payload.clone().into_bytes()),
+                RecordedResponse::Error { message } => {
+                    Err(CapabilityError::Failed(message.clone()))
+                }
+            },
             None => {
                 let recorded: Vec<String> = self
                     .exchanges
@@ -320,7 +352,7 @@ impl ReplaySession {
                     .collect();
                 Err(CapabilityError::Unanswered(format!(
                     "replay session {} has no exchange for request {request}; recorded requests: [{}]",
-                    self.label(),
+                    label(self.source.as_deref()),
                     recorded.join(", ")
                 )))
             }
@@ -340,11 +372,6 @@ impl ReplaySession {
             .filter(|e| !asked.contains(&&e.request))
             .collect()
     }
-
-    /// The session's file, or `<inline session>`, for messages.
-    pub fn label(&self) -> String {
-        label(self.source.as_deref())
-    }
 }
 
 fn label(source: Option<&Path>) -> String {
@@ -354,13 +381,69 @@ fn label(source: Option<&Path>) -> String {
     )
 }
 
+/// One Kubernetes resource type a policy may read through host capabilities,
+/// as listed in `metadata.yml` under `contextAwareResources`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextAwareResource {
+    /// `apiVersion` of the resource, e.g. `v1` or `networking.k8s.io/v1`.
+    pub api_version: String,
+    /// `kind` of the resource, e.g. `Namespace`.
+    pub kind: String,
+}
+
+impl ContextAwareResource {
+    /// Shorthand constructor.
+    pub fn new(api_version: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self {
+            api_version: api_version.into(),
+            kind: kind.into(),
+        }
+    }
+}
+
+impl fmt::Display for ContextAwareResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.api_version, self.kind)
+    }
+}
+
+// Only the field we need; the rest of metadata.yml (rules, annotations, ...)
+// is kwctl's business.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetadataFile {
+    #[serde(default)]
+    context_aware_resources: Vec<ContextAwareResource>,
+}
+
+/// Parses the `contextAwareResources` list of a `metadata.yml` document.
+/// A document without the key yields an empty list (no access), as in
+/// policy-server.
+pub fn parse_context_aware_resources(yaml: &str) -> Result<Vec<ContextAwareResource>> {
+    let metadata: MetadataFile = serde_yaml::from_str(yaml)?;
+    Ok(metadata.context_aware_resources)
+}
+
+/// Reads `contextAwareResources` from a policy's `metadata.yml` file.
+pub fn load_context_aware_resources(path: &Path) -> Result<Vec<ContextAwareResource>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy metadata {}", path.display()))?;
+    parse_context_aware_resources(&text).with_context(|| {
+        format!(
+            "cannot parse contextAwareResources in policy metadata {}",
+            path.display()
+        )
+    })
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     // Exactly the shape `kwctl run --record-host-capabilities-interactions`
     // writes: the request is a string holding a tagged document.
-    const KWCTL_SESSION: &str = r#"---
+    pub(crate) const KWCTL_SESSION: &str = r#"---
 - type: Exchange
   request: |
     !KubernetesGetResource
@@ -416,16 +499,22 @@ mod tests {
                 field_masks: None,
             }
         );
-    }
-
-    #[test]
-    fn parses_inline_tagged_requests() {
+        let asked = [get_ns("team-a"), get_ns("ghost"), get_ns("team-a")];
+        let unused = session.unused(&asked);
+        assert_eq!(unused.len(), 1);
+        assert!(matches!(
+            unused[0].request,
+            KubernetesRequest::KubernetesListResourceNamespace { .. }
+        ));
+        assert_eq!(session.unused(&[]).len(), 3);
+        // A hand-written session may put the tagged request inline.
         let yaml = r#"
 - type: Exchange
   request: !KubernetesListResourceAll
     api_version: v1
     kind: Namespace
     label_selector: gpu=true
+    field_masks: [metadata.name, metadata.labels]
   response:
     type: Success
     payload: '{"items":[]}'
@@ -438,14 +527,19 @@ mod tests {
                 kind: "Namespace".into(),
                 label_selector: Some("gpu=true".into()),
                 field_selector: None,
-                field_masks: None,
+                field_masks: Some(["metadata.name".into(), "metadata.labels".into()].into()),
             }
+        );
+        assert_eq!(
+            session.exchanges[0].request.to_string(),
+            "!KubernetesListResourceAll {api_version: v1, kind: Namespace, label_selector: gpu=true, \
+             field_selector: null, field_masks: {\"metadata.labels\", \"metadata.name\"}}"
         );
     }
 
     #[test]
-    fn answers_matching_requests_and_replays_errors() {
-        let session = ReplaySession::parse(KWCTL_SESSION, None).unwrap();
+    fn answers_what_was_recorded() {
+        let session = ReplaySession::parse(KWCTL_SESSION, Some(Path::new("s.yml"))).unwrap();
         let payload = session.answer(&get_ns("team-a")).unwrap();
         assert!(String::from_utf8(payload).unwrap().contains("\"team-a\""));
         // Lookups are not consumed: the same request is answered again.
@@ -456,22 +550,14 @@ mod tests {
                 "namespaces \"ghost\" not found".into()
             ))
         );
-    }
-
-    #[test]
-    fn missing_request_is_unanswered_and_named() {
-        let session = ReplaySession::parse(KWCTL_SESSION, Some(Path::new("s.yml"))).unwrap();
+        // A missing request is unanswered, and named.
         let Err(CapabilityError::Unanswered(msg)) = session.answer(&get_ns("team-b")) else {
             panic!("expected Unanswered");
         };
-        assert!(msg.contains("s.yml"), "{msg}");
-        assert!(msg.contains("name: team-b"), "{msg}");
-        assert!(msg.contains("kind: Namespace"), "{msg}");
-    }
-
-    #[test]
-    fn disable_cache_is_compared_like_kwctl() {
-        let session = ReplaySession::parse(KWCTL_SESSION, None).unwrap();
+        for part in ["s.yml", "name: team-b", "kind: Namespace"] {
+            assert!(msg.contains(part), "{msg}");
+        }
+        // disable_cache is compared, like kwctl does.
         let mut request = get_ns("team-a");
         if let KubernetesRequest::KubernetesGetResource { disable_cache, .. } = &mut request {
             *disable_cache = true;
@@ -480,6 +566,11 @@ mod tests {
             session.answer(&request),
             Err(CapabilityError::Unanswered(_))
         ));
+        assert_eq!(
+            request.to_string(),
+            "!KubernetesGetResource {api_version: v1, kind: Namespace, name: team-a, \
+             namespace: null, disable_cache: true, field_masks: null}"
+        );
     }
 
     #[test]
@@ -490,18 +581,18 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(request, get_ns("team-a"));
-        assert!(
-            KubernetesRequest::from_host_call("can_i", b"{}")
-                .unwrap()
-                .is_none()
+        assert_eq!(
+            KubernetesRequest::from_host_call("can_i", b"{}").ok(),
+            Some(None)
         );
-        assert!(KubernetesRequest::from_host_call("get_resource", b"{").is_err());
-        let err =
-            KubernetesRequest::from_host_call("list_resources_by_namespace", br#"{"kind": "Pod"}"#)
-                .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("invalid kubernetes/list_resources_by_namespace payload")
-        );
+        for (operation, payload) in [
+            ("get_resource", &b"{"[..]),
+            ("list_resources_by_namespace", br#"{"kind": "Pod"}"#),
+        ] {
+            let err = KubernetesRequest::from_host_call(operation, payload).unwrap_err();
+            let wanted = format!("invalid kubernetes/{operation} payload");
+            assert!(format!("{err:#}").contains(&wanted), "{err:#}");
+        }
         // Defaults for what older SDKs leave out, unknown fields ignored.
         let listed = KubernetesRequest::from_host_call(
             "list_resources_all",
@@ -518,44 +609,74 @@ mod tests {
     }
 
     #[test]
-    fn written_yaml_reads_back() {
-        let request = get_ns("team-a");
-        let text = request.to_session_yaml();
-        assert!(text.starts_with("!KubernetesGetResource"), "{text}");
-        let back: KubernetesRequest = serde_yaml::from_str(&text).unwrap();
-        assert_eq!(back, request);
-    }
-
-    #[test]
-    fn unused_exchanges_are_listed() {
-        let session = ReplaySession::parse(KWCTL_SESSION, None).unwrap();
-        let asked = [get_ns("team-a"), get_ns("ghost"), get_ns("team-a")];
-        let unused = session.unused(&asked);
-        assert_eq!(unused.len(), 1);
-        assert!(matches!(
-            unused[0].request,
-            KubernetesRequest::KubernetesListResourceNamespace { .. }
-        ));
-        assert_eq!(session.unused(&[]).len(), 3);
-    }
-
-    #[test]
     fn malformed_sessions_are_errors() {
-        assert!(
-            ReplaySession::parse(
-                "- type: Exchange\n  request: 3\n  response: {type: Success, payload: ''}\n",
-                None
-            )
-            .is_err()
-        );
-        assert!(
-            ReplaySession::parse(
-                "- type: Other\n  request: ''\n  response: {type: Success, payload: ''}\n",
-                None
-            )
-            .is_err()
-        );
+        for yaml in [
+            "- type: Exchange\n  request: 3\n  response: {type: Success, payload: ''}\n",
+            "- type: Other\n  request: ''\n  response: {type: Success, payload: ''}\n",
+        ] {
+            assert!(ReplaySession::parse(yaml, None).is_err(), "{yaml}");
+        }
         let err = ReplaySession::from_file(Path::new("/nonexistent/s.yml")).unwrap_err();
         assert!(format!("{err:#}").contains("/nonexistent/s.yml"));
+    }
+
+    const SECRET: &[u8] = br#"{"api_version":"v1","kind":"Secret","name":"s","namespace":"ns","disable_cache":false}"#;
+
+    #[test]
+    fn host_calls_are_refused_answered_and_recorded() {
+        let allowed = [ContextAwareResource::new("v1", "Namespace")];
+        let (call, result) = kubernetes_call("get_resource", SECRET, Some(&allowed), |_| {
+            unreachable!("a refused lookup is not asked")
+        });
+        let err = result.unwrap_err();
+        assert!(err.contains("Kubernetes v1/Secret resources"), "{err}");
+        assert!(matches!(call.outcome, HostCallOutcome::Denied(_)));
+        assert!(
+            call.to_string()
+                .starts_with("kubewarden/kubernetes/get_resource !KubernetesGetResource")
+        );
+        let (call, result) = kubernetes_call("get_resource", SECRET, None, |_| Ok(b"{}".to_vec()));
+        assert_eq!(result.unwrap(), b"{}");
+        assert_eq!(call.outcome, HostCallOutcome::Answered);
+        let (call, _) = kubernetes_call("get_resource", SECRET, None, |_| {
+            Err(CapabilityError::Unanswered("nobody".into()))
+        });
+        assert!(
+            call.to_string().ends_with("-> UNANSWERED: nobody"),
+            "{call}"
+        );
+        let (call, result) = kubernetes_call("can_i", b"{}", None, |_| Ok(Vec::new()));
+        assert!(result.is_err());
+        assert!(matches!(call.outcome, HostCallOutcome::Unsupported(_)));
+        let (call, _) = kubernetes_call("get_resource", b"{", None, |_| Ok(Vec::new()));
+        assert!(call.request.is_none());
+        assert!(matches!(call.outcome, HostCallOutcome::Unsupported(_)));
+    }
+
+    #[test]
+    fn parses_context_aware_resources() {
+        let yaml = r#"
+rules: []
+mutating: false
+contextAware: true
+contextAwareResources:
+  - apiVersion: v1
+    kind: Namespace
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+annotations:
+  io.kubewarden.policy.title: x
+"#;
+        assert_eq!(
+            parse_context_aware_resources(yaml).unwrap(),
+            [
+                ContextAwareResource::new("v1", "Namespace"),
+                ContextAwareResource::new("networking.k8s.io/v1", "NetworkPolicy"),
+            ]
+        );
+        // A missing key means no access.
+        assert_eq!(parse_context_aware_resources("rules: []\n").unwrap(), []);
+        let err = load_context_aware_resources(Path::new("/nonexistent/metadata.yml")).unwrap_err();
+        assert!(format!("{err:#}").contains("/nonexistent/metadata.yml"));
     }
 }

@@ -1,24 +1,32 @@
 //! Running a policy's test data (`test_data/cases.yaml`, the
 //! `valid-settings`/`invalid-settings` folders) through a [`Harness`]: the
 //! built module in the waPC host (policy-runner) or the policy's native
-//! entry points ([`crate::native`]). Both runs share everything but the
-//! harness: how a case is read, which settings check comes first, how the
-//! answer is compared, which lookups fail a case, how failures are reported.
+//! entry points ([`Native`]: the same `validate`/`validate_settings` the wasm
+//! module exports, without the wasm boundary, each case's lookups answered
+//! by its replay session through an [`InMemoryCluster`] that refuses what
+//! `contextAwareResources` does not list). Both runs share everything but
+//! the harness: how a case is read, which settings check comes first, how
+//! the answer is compared, which lookups fail a case, how failures are
+//! reported; the native run adds the examples and the coverage.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use gpu_policy_core::WorkloadKind;
+use gpu_policy_core::{KubernetesHost, PolicyInfo, WorkloadKind};
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::cases::{Case, CaseFile, Expectation, compare, load_case_file, read_json_or_yaml};
-use crate::host_call::{HostCall, HostCallOutcome};
-use crate::metadata::{ContextAwareResource, load_context_aware_resources};
-use crate::replay::{KubernetesRequest, ReplaySession};
-use crate::response::{SettingsResponse, ValidationResponse, admission_request};
+use crate::cases::{
+    Case, CaseFile, Expectation, SettingsResponse, ValidationResponse, admission_request, compare,
+    from_serialized, load_case_file, read_json_or_yaml, validate_payload,
+};
+use crate::cluster::InMemoryCluster;
+use crate::replay::{
+    ContextAwareResource, HostCall, HostCallOutcome, KubernetesRequest, ReplaySession,
+    load_context_aware_resources,
+};
 
 /// Runs a policy for the case harness.
 pub trait Harness {
@@ -31,29 +39,26 @@ pub trait Harness {
     fn evaluate(&self, case: &CaseInputs) -> (Result<ValidationResponse>, Vec<HostCall>);
 }
 
-/// What a case hands the policy, read from the test data.
+/// What a case hands the policy, read from the test data: an
+/// AdmissionRequest (or an AdmissionReview to unwrap), the settings (inline,
+/// from `settingsFile`, or `{}`) and the replay session, if any.
 #[derive(Debug, Clone)]
 pub struct CaseInputs {
-    /// An AdmissionRequest, or an AdmissionReview to unwrap.
     pub request: Value,
-    /// The settings (inline, from `settingsFile`, or `{}`).
     pub settings: Value,
-    /// The kwctl replay session that answers the lookups, if any.
     pub session: Option<ReplaySession>,
 }
 
-/// A policy (or test fixture) with test data, found in the workspace.
+/// A policy (or test fixture) with test data, found in the workspace: its
+/// crate directory, whose name is the crate's and the `.wasm` file stem;
+/// `<dir>/test_data`; `<dir>/metadata.yml` and `test_data/cases.yaml` when
+/// present.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyUnderTest {
-    /// Crate name = directory name = `.wasm` file stem.
     pub name: String,
-    /// The crate directory.
     pub dir: PathBuf,
-    /// `<dir>/test_data`.
     pub test_data: PathBuf,
-    /// `<dir>/metadata.yml`, when present.
     pub metadata: Option<PathBuf>,
-    /// `<dir>/test_data/cases.yaml`, when present.
     pub cases_file: Option<PathBuf>,
 }
 
@@ -81,30 +86,14 @@ impl PolicyUnderTest {
         wasm_dir.join(format!("{}.wasm", self.name))
     }
 
-    /// `contextAwareResources` of its metadata.yml (empty without one).
-    pub fn context_aware_resources(&self) -> Result<Vec<ContextAwareResource>> {
-        self.metadata
-            .as_deref()
-            .map_or_else(|| Ok(Vec::new()), load_context_aware_resources)
-    }
-
-    /// `contextAwareResources` of its metadata.yml, or a failure naming
-    /// the file.
+    /// `contextAwareResources` of its metadata.yml (empty without one), or
+    /// a failure naming the file.
     pub fn allowed_resources(&self) -> Result<Vec<ContextAwareResource>, Box<CaseFailure>> {
-        self.context_aware_resources().map_err(|e| {
-            Box::new(failure(
-                self,
-                self.metadata.as_deref().unwrap_or(&self.dir),
-                "(metadata)",
-                format!("{e:#}"),
-            ))
-        })
-    }
-
-    fn has_test_data(&self) -> bool {
-        self.cases_file.is_some()
-            || self.test_data.join("valid-settings").is_dir()
-            || self.test_data.join("invalid-settings").is_dir()
+        let Some(path) = &self.metadata else {
+            return Ok(Vec::new());
+        };
+        load_context_aware_resources(path)
+            .map_err(|e| Box::new(failure(self, path, "(metadata)", format!("{e:#}"))))
     }
 }
 
@@ -114,44 +103,51 @@ impl PolicyUnderTest {
 pub fn discover(workspace_root: &Path) -> Result<Vec<PolicyUnderTest>> {
     let mut found = Vec::new();
     for parent in ["policies", "tests/fixtures"] {
-        let parent = workspace_root.join(parent);
-        if !parent.is_dir() {
-            continue;
-        }
-        let entries = std::fs::read_dir(&parent)
-            .with_context(|| format!("cannot list {}", parent.display()))?;
-        for entry in entries {
-            let path = entry
-                .with_context(|| format!("cannot list {}", parent.display()))?
-                .path();
-            if path.is_dir() {
-                let policy = PolicyUnderTest::at(&path);
-                if policy.has_test_data() {
-                    found.push(policy);
-                }
+        for path in listing(&workspace_root.join(parent))? {
+            let policy = PolicyUnderTest::at(&path);
+            let folder = |name| policy.test_data.join(name).is_dir();
+            if path.is_dir()
+                && (policy.cases_file.is_some()
+                    || folder("valid-settings")
+                    || folder("invalid-settings"))
+            {
+                found.push(policy);
             }
         }
     }
-    found.sort_by(|a, b| a.dir.cmp(&b.dir));
     Ok(found)
 }
 
-/// A case that did not go as expected.
-#[derive(Debug, Clone, PartialEq)]
+/// The entries of `dir`, sorted (none when it is no folder).
+fn listing(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let list = || format!("cannot list {}", dir.display());
+    let mut paths = std::fs::read_dir(dir)
+        .with_context(list)?
+        .map(|entry| Ok(entry.with_context(list)?.path()))
+        .collect::<Result<Vec<_>>>()?;
+    paths.sort();
+    Ok(paths)
+}
+
+fn folder_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(listing(dir)?.into_iter().filter(|p| p.is_file()).collect())
+}
+
+/// A case that did not go as expected: the policy (crate) name, the case
+/// file, the case's name (or what failed, for settings checks), what went
+/// wrong (one item per difference or error), the expectation and the whole
+/// response when there were some, and the host calls the guest made.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFailure {
-    /// Policy (crate) name.
     pub policy: String,
-    /// The case file.
     pub file: PathBuf,
-    /// Case name (or what failed, for settings checks).
     pub case: String,
-    /// What went wrong, one item per difference or error.
     pub problems: Vec<String>,
-    /// The expectation, when there was one.
     pub expected: Option<Expectation>,
-    /// The full actual response, when there was one.
     pub actual: Option<ValidationResponse>,
-    /// Host calls the guest made.
     pub host_calls: Vec<HostCall>,
 }
 
@@ -185,9 +181,8 @@ impl fmt::Display for CaseFailure {
 /// The outcome of a policy's whole suite.
 #[derive(Debug, Clone, Default)]
 pub struct SuiteReport {
-    /// Checks that passed (cases and settings files).
+    /// Checks that passed (cases, settings files, sessions, examples).
     pub passed: usize,
-    /// Checks that failed.
     pub failures: Vec<CaseFailure>,
 }
 
@@ -196,6 +191,24 @@ impl SuiteReport {
     pub fn merge(&mut self, other: Self) {
         self.passed += other.passed;
         self.failures.extend(other.failures);
+    }
+
+    /// Counts one check of `case` in `file`: passed when it has no `problems`.
+    pub fn record(
+        &mut self,
+        policy: &PolicyUnderTest,
+        file: &Path,
+        case: &str,
+        problems: Vec<String>,
+    ) {
+        if problems.is_empty() {
+            self.passed += 1;
+        } else {
+            self.failures.push(CaseFailure {
+                problems,
+                ..failure(policy, file, case, String::new())
+            });
+        }
     }
 
     /// `Ok` when nothing failed, else an error listing every failure.
@@ -222,9 +235,7 @@ pub fn failure(policy: &PolicyUnderTest, file: &Path, case: &str, problem: Strin
         file: file.to_path_buf(),
         case: case.to_owned(),
         problems: vec![problem],
-        expected: None,
-        actual: None,
-        host_calls: Vec::new(),
+        ..CaseFailure::default()
     }
 }
 
@@ -232,70 +243,54 @@ pub fn failure(policy: &PolicyUnderTest, file: &Path, case: &str, problem: Strin
 /// settings the policy rejects, and so does this, unless the case says
 /// `settingsValid: false`), then `validate`, compared with the expectation.
 /// A lookup missing from the session, or an unsupported host call, fails
-/// the case whatever the decision.
+/// the case whatever the decision. Also returns the host calls made (none
+/// when the case could not be evaluated).
 pub fn run_case(
     harness: &dyn Harness,
     policy: &PolicyUnderTest,
     file: &Path,
     case: &Case,
-) -> Result<(), Box<CaseFailure>> {
-    run_one(harness, policy, file, case).0
-}
-
-/// [`run_case`], plus the host calls made (none when the case could not
-/// be evaluated).
-fn run_one(
-    harness: &dyn Harness,
-    policy: &PolicyUnderTest,
-    file: &Path,
-    case: &Case,
 ) -> (Result<(), Box<CaseFailure>>, Vec<HostCall>) {
-    let fail = |problem: String| Box::new(failure(policy, file, &case.name, problem));
     let inputs = case_inputs(&policy.test_data, case).and_then(|inputs| {
-        // kwctl refuses to evaluate with settings the policy rejects: so do
-        // we, unless the case says the settings are meant to be invalid.
         let settings_valid = case.expect.settings_valid.unwrap_or(true);
-        match harness.check_settings(&inputs.settings) {
-            Ok(r) if r.valid == settings_valid => Ok(inputs),
-            Ok(r) if r.valid => bail!(
+        match harness.check_settings(&inputs.settings)? {
+            r if r.valid == settings_valid => Ok(inputs),
+            r if r.valid => bail!(
                 "the case expects settingsValid: false, but validate_settings accepts the settings"
             ),
-            Ok(r) => bail!(
+            r => bail!(
                 "the policy rejects the case's settings: {}",
                 r.message.unwrap_or_default()
             ),
-            Err(e) => Err(e),
         }
     });
     let inputs = match inputs {
         Ok(inputs) => inputs,
-        Err(e) => return (Err(fail(format!("{e:#}"))), Vec::new()),
-    };
-    let (actual, host_calls) = harness.evaluate(&inputs);
-    let actual = match actual {
-        Ok(actual) => actual,
         Err(e) => {
-            let mut f = fail(format!("{e:#}"));
-            f.expected = Some(case.expect.clone());
-            f.host_calls = host_calls.clone();
-            return (Err(f), host_calls);
+            let failure = failure(policy, file, &case.name, format!("{e:#}"));
+            return (Err(Box::new(failure)), Vec::new());
         }
     };
-    let mut problems = compare(&case.expect, &actual);
-    problems.extend(lookup_problems(&host_calls));
+    let (actual, host_calls) = harness.evaluate(&inputs);
+    let (problems, actual) = match actual {
+        Ok(actual) => {
+            let mut problems = compare(&case.expect, &actual);
+            problems.extend(lookup_problems(&host_calls));
+            (problems, Some(actual))
+        }
+        Err(e) => (vec![format!("{e:#}")], None),
+    };
     if problems.is_empty() {
         return (Ok(()), host_calls);
     }
-    let failure = Box::new(CaseFailure {
-        policy: policy.name.clone(),
-        file: file.to_path_buf(),
-        case: case.name.clone(),
+    let failure = CaseFailure {
         problems,
         expected: Some(case.expect.clone()),
-        actual: Some(actual),
+        actual,
         host_calls: host_calls.clone(),
-    });
-    (Err(failure), host_calls)
+        ..failure(policy, file, &case.name, String::new())
+    };
+    (Err(Box::new(failure)), host_calls)
 }
 
 /// A case's request, settings (inline, from `settingsFile`, or `{}`) and
@@ -307,10 +302,10 @@ fn case_inputs(test_data: &Path, case: &Case) -> Result<CaseInputs> {
         (None, Some(path)) => read_json_or_yaml(&test_data.join(path))?,
         (None, None) => Value::Object(serde_json::Map::new()),
     };
-    let session = match &case.session {
-        Some(path) => Some(ReplaySession::from_file(&test_data.join(path))?),
-        None => None,
-    };
+    let session = case.session.as_ref();
+    let session = session
+        .map(|path| ReplaySession::from_file(&test_data.join(path)))
+        .transpose()?;
     Ok(CaseInputs {
         request,
         settings,
@@ -334,23 +329,6 @@ pub fn lookup_problems(host_calls: &[HostCall]) -> Vec<String> {
         .collect()
 }
 
-fn folder_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry
-            .with_context(|| format!("cannot list {}", dir.display()))?
-            .path();
-        if path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// Checks `validate_settings` against `test_data/valid-settings/*` (must be
 /// valid) and `test_data/invalid-settings/*` (must be invalid, with a message).
 pub fn run_settings_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> SuiteReport {
@@ -359,17 +337,12 @@ pub fn run_settings_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> S
         let files = match folder_files(&policy.test_data.join(folder)) {
             Ok(files) => files,
             Err(e) => {
-                report
-                    .failures
-                    .push(failure(policy, &policy.test_data, folder, format!("{e:#}")));
+                report.record(policy, &policy.test_data, folder, vec![format!("{e:#}")]);
                 continue;
             }
         };
         for file in files {
-            let case = format!(
-                "{folder}/{}",
-                file.file_name().unwrap_or_default().to_string_lossy()
-            );
+            let case = format!("{folder}/{}", file_name(&file));
             let outcome = read_json_or_yaml(&file).and_then(|s| harness.check_settings(&s));
             let problem = match outcome {
                 Err(e) => Some(format!("{e:#}")),
@@ -382,13 +355,14 @@ pub fn run_settings_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> S
                 }
                 Ok(_) => None,
             };
-            match problem {
-                Some(p) => report.failures.push(failure(policy, &file, &case, p)),
-                None => report.passed += 1,
-            }
+            report.record(policy, &file, &case, problem.into_iter().collect());
         }
     }
     report
+}
+
+fn file_name(file: &Path) -> std::borrow::Cow<'_, str> {
+    file.file_name().unwrap_or_default().to_string_lossy()
 }
 
 /// Checks that the settings of every document in `examples/*.yaml` (a
@@ -399,9 +373,7 @@ pub fn run_example_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> Su
     let files = match folder_files(&policy.dir.join("examples")) {
         Ok(files) => files,
         Err(e) => {
-            report
-                .failures
-                .push(failure(policy, &policy.dir, "examples", format!("{e:#}")));
+            report.record(policy, &policy.dir, "examples", vec![format!("{e:#}")]);
             return report;
         }
     };
@@ -409,10 +381,6 @@ pub fn run_example_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> Su
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"))
     {
-        let case = format!(
-            "examples/{}",
-            file.file_name().unwrap_or_default().to_string_lossy()
-        );
         let problems = match example_settings(file) {
             Err(e) => vec![format!("{e:#}")],
             Ok(documents) => documents
@@ -428,13 +396,12 @@ pub fn run_example_checks(harness: &dyn Harness, policy: &PolicyUnderTest) -> Su
                 })
                 .collect(),
         };
-        if problems.is_empty() {
-            report.passed += 1;
-        } else {
-            let mut f = failure(policy, file, &case, String::new());
-            f.problems = problems;
-            report.failures.push(f);
-        }
+        report.record(
+            policy,
+            file,
+            &format!("examples/{}", file_name(file)),
+            problems,
+        );
     }
     report
 }
@@ -467,15 +434,13 @@ pub fn run_cases(harness: &dyn Harness, policy: &PolicyUnderTest) -> SuiteReport
     let cases = match load_case_file(cases_path) {
         Ok(cases) => cases,
         Err(e) => {
-            report
-                .failures
-                .push(failure(policy, cases_path, "(case file)", format!("{e:#}")));
+            report.record(policy, cases_path, "(case file)", vec![format!("{e:#}")]);
             return report;
         }
     };
     let mut asked: BTreeMap<&Path, Vec<KubernetesRequest>> = BTreeMap::new();
     for case in &cases.cases {
-        let (outcome, host_calls) = run_one(harness, policy, cases_path, case);
+        let (outcome, host_calls) = run_case(harness, policy, cases_path, case);
         match outcome {
             Ok(()) => report.passed += 1,
             Err(f) => report.failures.push(*f),
@@ -492,19 +457,10 @@ pub fn run_cases(harness: &dyn Harness, policy: &PolicyUnderTest) -> SuiteReport
         let Ok(session) = ReplaySession::from_file(&file) else {
             continue; // already reported by the cases that give it
         };
-        let unused: Vec<String> = session
-            .unused(&requests)
-            .into_iter()
-            .map(|e| format!("no case giving this session asks for {}", e.request))
-            .collect();
-        if unused.is_empty() {
-            report.passed += 1;
-        } else {
-            let case = format!("(session) {}", path.display());
-            let mut f = failure(policy, &file, &case, String::new());
-            f.problems = unused;
-            report.failures.push(f);
-        }
+        let unused = session.unused(&requests).into_iter();
+        let unused = unused.map(|e| format!("no case giving this session asks for {}", e.request));
+        let case = format!("(session) {}", path.display());
+        report.record(policy, &file, &case, unused.collect());
     }
     report
 }
@@ -515,10 +471,7 @@ pub fn run_cases(harness: &dyn Harness, policy: &PolicyUnderTest) -> SuiteReport
 pub fn coverage_problems(policy: &PolicyUnderTest, cases: &CaseFile) -> Vec<String> {
     let mut problems = Vec::new();
     let mut kinds = Vec::new();
-    for (folder, used_by) in [
-        ("requests", request_of as fn(&Case) -> Option<&PathBuf>),
-        ("settings", settings_file_of),
-    ] {
+    for folder in ["requests", "settings"] {
         let files = match folder_files(&policy.test_data.join(folder)) {
             Ok(files) => files,
             Err(e) => {
@@ -526,9 +479,17 @@ pub fn coverage_problems(policy: &PolicyUnderTest, cases: &CaseFile) -> Vec<Stri
                 continue;
             }
         };
+        let used: Vec<PathBuf> = cases
+            .cases
+            .iter()
+            .filter_map(|c| match folder {
+                "requests" => Some(&c.request),
+                _ => c.settings_file.as_ref(),
+            })
+            .map(|p| policy.test_data.join(p))
+            .collect();
         for file in files {
-            let mut users = cases.cases.iter().filter_map(used_by);
-            if !users.any(|p| policy.test_data.join(p) == file) {
+            if !used.contains(&file) {
                 problems.push(format!("{} is not used by any case", file.display()));
             }
             if folder == "requests" {
@@ -552,14 +513,6 @@ pub fn coverage_problems(policy: &PolicyUnderTest, cases: &CaseFile) -> Vec<Stri
     problems
 }
 
-fn request_of(case: &Case) -> Option<&PathBuf> {
-    Some(&case.request)
-}
-
-fn settings_file_of(case: &Case) -> Option<&PathBuf> {
-    case.settings_file.as_ref()
-}
-
 /// The workload kind a request file is about, `None` for other kinds.
 fn workload_kind(request: &Value) -> Result<Option<WorkloadKind>> {
     let request = admission_request(request)?;
@@ -572,6 +525,112 @@ fn workload_kind(request: &Value) -> Result<Option<WorkloadKind>> {
     Ok(WorkloadKind::from_group_kind(field("group"), field("kind")))
 }
 
+/// `POLICY.validate` on kwctl's payload for `request` (an AdmissionRequest,
+/// or an AdmissionReview to unwrap) and `settings`, lookups answered by
+/// `cluster`; the answer read through its JSON, as the host reads it.
+pub fn native_validate(
+    policy: &PolicyInfo,
+    request: &Value,
+    settings: &Value,
+    cluster: &dyn KubernetesHost,
+) -> Result<ValidationResponse> {
+    let payload = validate_payload(request, settings)?;
+    from_serialized(&(policy.validate)(&payload, cluster))
+}
+
+/// `POLICY.validate_settings` on `settings`.
+pub fn native_validate_settings(policy: &PolicyInfo, settings: &Value) -> Result<SettingsResponse> {
+    from_serialized(&(policy.validate_settings)(&serde_json::to_vec(settings)?))
+}
+
+/// The native [`Harness`]: a policy and the resource types it may read
+/// (its `contextAwareResources`).
+#[derive(Debug, Clone)]
+pub struct Native {
+    pub policy: PolicyInfo,
+    pub allowed: Vec<ContextAwareResource>,
+}
+
+impl Harness for Native {
+    fn check_settings(&self, settings: &Value) -> Result<SettingsResponse> {
+        native_validate_settings(&self.policy, settings)
+    }
+
+    fn evaluate(&self, case: &CaseInputs) -> (Result<ValidationResponse>, Vec<HostCall>) {
+        let mut cluster = InMemoryCluster::from_replay(case.session.clone().unwrap_or_default());
+        cluster.allow_only(self.allowed.clone());
+        let response = native_validate(&self.policy, &case.request, &case.settings, &cluster);
+        (response, cluster.host_calls())
+    }
+}
+
+/// Runs the test data of the policy crate in `dir` natively: the settings
+/// folders, every case of `test_data/cases.yaml`, the sessions' exchanges,
+/// the settings of `examples/*.yaml`, and the coverage of a workload
+/// policy's data ([`coverage_problems`]).
+pub fn run_native(policy: &PolicyInfo, dir: impl AsRef<Path>) -> SuiteReport {
+    let under_test = PolicyUnderTest::at(dir.as_ref());
+    // The native run's own checks are labelled with the policy's name.
+    let labelled = PolicyUnderTest {
+        name: policy.name.to_owned(),
+        ..under_test.clone()
+    };
+    let own = |report: &mut SuiteReport, case: &str, problems: Vec<String>| {
+        report.record(&labelled, &under_test.dir, case, problems);
+    };
+    let mut report = SuiteReport::default();
+    if under_test.name != policy.name {
+        let problem = format!(
+            "the policy is {}, but its test data is that of {}",
+            policy.name, under_test.name
+        );
+        own(&mut report, "(policy)", vec![problem]);
+    }
+    let Some(cases_path) = &under_test.cases_file else {
+        let problem = format!("{} has no test_data/cases.yaml", under_test.dir.display());
+        own(&mut report, "(case file)", vec![problem]);
+        return report;
+    };
+    let native = match under_test.allowed_resources() {
+        Ok(allowed) => Native {
+            policy: *policy,
+            allowed,
+        },
+        Err(f) => {
+            report.failures.push(*f);
+            return report;
+        }
+    };
+    report.merge(run_cases(&native, &under_test));
+    report.merge(run_example_checks(&native, &under_test));
+    if let Ok(cases) = load_case_file(cases_path) {
+        own(
+            &mut report,
+            "(coverage)",
+            coverage_problems(&under_test, &cases),
+        );
+    }
+    report
+}
+
+/// [`run_native`], as a test: panics listing every failure. Every policy's
+/// `tests/cases.rs` is one call:
+///
+/// ```ignore
+/// #[test]
+/// fn test_data_cases_pass_natively() {
+///     policy_cases::assert_native(&gpu_limit_required::POLICY, env!("CARGO_MANIFEST_DIR"));
+/// }
+/// ```
+#[allow(clippy::panic)] // the way a test fails
+#[track_caller]
+pub fn assert_native(policy: &PolicyInfo, dir: impl AsRef<Path>) {
+    match run_native(policy, dir).into_result() {
+        Ok(passed) => eprintln!("{}: {passed} native checks passed", policy.name),
+        Err(e) => panic!("{e:#}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,55 +638,34 @@ mod tests {
 
     #[test]
     fn wrong_expectation_reports_case_expected_and_actual() {
-        let case = Case {
-            name: "gpu pod without limit is rejected".into(),
-            request: "requests/pod.json".into(),
-            settings: None,
-            settings_file: None,
-            session: None,
-            expect: expect("{accepted: false, messageContains: nvidia.com/gpu}"),
-        };
+        let expected = expect("{accepted: false, messageContains: nvidia.com/gpu}");
         let actual = response(true, None);
-        let problems = compare(&case.expect, &actual);
+        let problems = compare(&expected, &actual);
         assert_eq!(problems.len(), 2, "{problems:?}");
         let failure = CaseFailure {
             policy: "gpu-limit-required".into(),
             file: "policies/gpu-limit-required/test_data/cases.yaml".into(),
-            case: case.name.clone(),
+            case: "gpu pod without limit is rejected".into(),
             problems,
-            expected: Some(case.expect.clone()),
+            expected: Some(expected),
             actual: Some(actual),
-            host_calls: Vec::new(),
+            ..CaseFailure::default()
         };
         let report = SuiteReport {
             passed: 3,
             failures: vec![failure],
         };
         let text = format!("{:#}", report.into_result().unwrap_err());
-        assert!(text.contains("1 check(s) failed, 3 passed"), "{text}");
-        assert!(
-            text.contains("case \"gpu pod without limit is rejected\""),
-            "{text}"
-        );
-        assert!(
-            text.contains("policies/gpu-limit-required/test_data/cases.yaml"),
-            "{text}"
-        );
-        assert!(
-            text.contains("expected accepted: false, got accepted: true"),
-            "{text}"
-        );
-        assert!(
-            text.contains("expected the message to contain \"nvidia.com/gpu\""),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"expected: {"accepted":false,"messageContains":"nvidia.com/gpu"}"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"actual:   {"accepted":true,"message":null"#),
-            "{text}"
-        );
+        for wanted in [
+            "1 check(s) failed, 3 passed",
+            "case \"gpu pod without limit is rejected\"",
+            "policies/gpu-limit-required/test_data/cases.yaml",
+            "expected accepted: false, got accepted: true",
+            "expected the message to contain \"nvidia.com/gpu\"",
+            r#"expected: {"accepted":false,"messageContains":"nvidia.com/gpu"}"#,
+            r#"actual:   {"accepted":true,"message":null"#,
+        ] {
+            assert!(text.contains(wanted), "{wanted} not in {text}");
+        }
     }
 }

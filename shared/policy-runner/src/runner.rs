@@ -1,4 +1,5 @@
-//! Loading a policy `.wasm` and calling its waPC operations.
+//! Loading a policy `.wasm` and calling its waPC operations; where the
+//! answers to its Kubernetes lookups come from.
 
 use std::fmt;
 use std::path::Path;
@@ -6,15 +7,29 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use policy_cases::host_call::{HostCall, HostCallOutcome, kubernetes_call};
-use policy_cases::response::{SettingsResponse, ValidationResponse, validate_payload};
-use policy_cases::{CaseInputs, Harness};
+use policy_cases::{
+    CapabilityError, CaseInputs, ContextAwareResource, Harness, HostCall, HostCallOutcome,
+    KubernetesRequest, ReplaySession, SettingsResponse, ValidationResponse, kubernetes_call,
+    load_context_aware_resources, validate_payload,
+};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wapc::WapcHost;
 use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
-use crate::capabilities::{HostCapabilities, NoCluster};
-use crate::metadata::{ContextAwareResource, load_context_aware_resources};
+/// Answers a policy's Kubernetes lookups. The runner checks
+/// `contextAwareResources` before asking, so implementations only answer.
+pub trait HostCapabilities: Send + Sync {
+    /// The JSON bytes to return to the guest, or why there are none.
+    fn kubernetes(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError>;
+}
+
+/// A session answers what it recorded ([`ReplaySession::answer`]).
+impl HostCapabilities for ReplaySession {
+    fn kubernetes(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
+        self.answer(request)
+    }
+}
 
 /// How a policy instance reaches the (simulated) cluster.
 #[derive(Clone, Default)]
@@ -27,21 +42,10 @@ pub struct PolicyOptions {
     pub context_aware_resources: Vec<ContextAwareResource>,
 }
 
-impl fmt::Debug for PolicyOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PolicyOptions")
-            .field("host_capabilities", &self.host_capabilities.is_some())
-            .field("context_aware_resources", &self.context_aware_resources)
-            .finish()
-    }
-}
-
 impl PolicyOptions {
     /// Answers lookups from a kwctl replay session file.
-    pub fn replay_session_file(mut self, path: &Path) -> Result<Self> {
-        let session = crate::capabilities::ReplaySession::from_file(path)?;
-        self.host_capabilities = Some(Arc::new(session));
-        Ok(self)
+    pub fn replay_session_file(self, path: &Path) -> Result<Self> {
+        Ok(self.host_capabilities(Arc::new(ReplaySession::from_file(path)?)))
     }
 
     /// Answers lookups with any [`HostCapabilities`] implementation.
@@ -52,9 +56,8 @@ impl PolicyOptions {
     }
 
     /// Allows the resource types listed in a policy's `metadata.yml`.
-    pub fn metadata_file(mut self, path: &Path) -> Result<Self> {
-        self.context_aware_resources = load_context_aware_resources(path)?;
-        Ok(self)
+    pub fn metadata_file(self, path: &Path) -> Result<Self> {
+        Ok(self.context_aware_resources(load_context_aware_resources(path)?))
     }
 
     /// Allows exactly these resource types.
@@ -72,13 +75,6 @@ pub struct LoadTimings {
     pub compile: Duration,
     /// Instantiating it and running the waPC start-up (`wapc_init`).
     pub instantiate: Duration,
-}
-
-impl LoadTimings {
-    /// compile + instantiate.
-    pub fn total(&self) -> Duration {
-        self.compile + self.instantiate
-    }
 }
 
 /// A compiled policy module, from which any number of independent
@@ -132,11 +128,6 @@ impl CompiledPolicy {
         self.compile_time
     }
 
-    /// The path (or label) of the module.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
     /// A new, independent instance of the policy.
     pub fn instantiate(&self, options: PolicyOptions) -> Result<PolicyRunner> {
         let start = Instant::now();
@@ -145,9 +136,7 @@ impl CompiledPolicy {
             .rehydrate(None)
             .map_err(|e| anyhow!("cannot instantiate policy module {}: {e}", self.label))?;
         let state = Arc::new(Mutex::new(HostState {
-            capabilities: options
-                .host_capabilities
-                .unwrap_or_else(|| Arc::new(NoCluster)),
+            capabilities: options.host_capabilities,
             allowed: options.context_aware_resources,
             calls: Vec::new(),
         }));
@@ -161,10 +150,8 @@ impl CompiledPolicy {
             )),
         )
         .map_err(|e| {
-            anyhow!(
-                "cannot start policy module {} (is it a waPC module?): {e}",
-                self.label
-            )
+            let label = &self.label;
+            anyhow!("cannot start policy module {label} (is it a waPC module?): {e}")
         })?;
         Ok(PolicyRunner {
             host,
@@ -179,7 +166,7 @@ impl CompiledPolicy {
 }
 
 struct HostState {
-    capabilities: Arc<dyn HostCapabilities>,
+    capabilities: Option<Arc<dyn HostCapabilities>>,
     allowed: Vec<ContextAwareResource>,
     calls: Vec<HostCall>,
 }
@@ -206,9 +193,17 @@ fn host_call(
     let mut state = lock(state);
     let (call, result) = if binding == "kubewarden" && namespace == "kubernetes" {
         let state = &*state;
-        kubernetes_call(operation, payload, Some(&state.allowed), |request| {
-            state.capabilities.kubernetes(request)
-        })
+        kubernetes_call(
+            operation,
+            payload,
+            Some(&state.allowed),
+            |request| match &state.capabilities {
+                Some(capabilities) => capabilities.kubernetes(request),
+                None => Err(CapabilityError::Unanswered(format!(
+                    "no replay session given, cannot answer {request}"
+                ))),
+            },
+        )
     } else {
         let message = format!(
             "host capability {binding}/{namespace}/{operation} is not provided by policy-runner"
@@ -267,7 +262,7 @@ impl PolicyRunner {
 
     /// Replaces the source of Kubernetes answers (e.g. one session per case).
     pub fn set_host_capabilities(&self, capabilities: Option<Arc<dyn HostCapabilities>>) {
-        lock(&self.state).capabilities = capabilities.unwrap_or_else(|| Arc::new(NoCluster));
+        lock(&self.state).capabilities = capabilities;
     }
 
     /// Replaces the allowed context-aware resources.
@@ -280,27 +275,28 @@ impl PolicyRunner {
         lock(&self.state).calls.clone()
     }
 
-    fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+    /// Calls waPC `operation` with `payload` and reads the JSON answer,
+    /// naming `expected` when it is not one.
+    fn call<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        payload: &[u8],
+        expected: &str,
+    ) -> Result<T> {
         lock(&self.state).calls.clear();
-        self.host.call(operation, payload).map_err(|e| {
-            anyhow!(
-                "policy {}: guest error (trap or error returned) in waPC operation {operation}: {e}",
-                self.label
-            )
+        let label = &self.label;
+        let bytes = self.host.call(operation, payload).map_err(|e| {
+            anyhow!("policy {label}: guest error (trap or error returned) in waPC operation {operation}: {e}")
+        })?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            let answer = String::from_utf8_lossy(&bytes);
+            format!("policy {label}: {operation} answer is not {expected}: {answer}")
         })
     }
 
     /// The `protocol_version` operation (`"v1"` for SDK policies).
     pub fn protocol_version(&self) -> Result<String> {
-        let bytes = self.call("protocol_version", b"")?;
-        let version: Value = serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "policy {}: protocol_version answer is not JSON: {}",
-                self.label,
-                String::from_utf8_lossy(&bytes)
-            )
-        })?;
-        Ok(match version {
+        Ok(match self.call("protocol_version", b"", "JSON")? {
             Value::String(s) => s,
             other => other.to_string(),
         })
@@ -308,14 +304,7 @@ impl PolicyRunner {
 
     /// The `validate_settings` operation; the payload is the settings JSON.
     pub fn validate_settings(&self, settings: &Value) -> Result<SettingsResponse> {
-        let bytes = self.call("validate_settings", &serde_json::to_vec(settings)?)?;
-        serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "policy {}: validate_settings answer is not a SettingsValidationResponse: {}",
-                self.label,
-                String::from_utf8_lossy(&bytes)
-            )
-        })
+        self.validate_settings_raw(&serde_json::to_vec(settings)?)
     }
 
     /// The `validate` operation with kwctl's payload
@@ -324,32 +313,16 @@ impl PolicyRunner {
     pub fn validate(&self, request: &Value, settings: &Value) -> Result<ValidationResponse> {
         self.validate_raw(&validate_payload(request, settings)?)
     }
-}
 
-impl PolicyRunner {
     /// The `validate` operation with `payload` sent as is: bytes that are not
     /// JSON, not UTF-8 or not kwctl's envelope (robustness tests).
     pub fn validate_raw(&self, payload: &[u8]) -> Result<ValidationResponse> {
-        let bytes = self.call("validate", payload)?;
-        serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "policy {}: validate answer is not a ValidationResponse: {}",
-                self.label,
-                String::from_utf8_lossy(&bytes)
-            )
-        })
+        self.call("validate", payload, "a ValidationResponse")
     }
 
     /// The `validate_settings` operation with `payload` sent as is.
     pub fn validate_settings_raw(&self, payload: &[u8]) -> Result<SettingsResponse> {
-        let bytes = self.call("validate_settings", payload)?;
-        serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "policy {}: validate_settings answer is not a SettingsValidationResponse: {}",
-                self.label,
-                String::from_utf8_lossy(&bytes)
-            )
-        })
+        self.call("validate_settings", payload, "a SettingsValidationResponse")
     }
 }
 
@@ -363,8 +336,8 @@ impl Harness for PolicyRunner {
     fn evaluate(&self, case: &CaseInputs) -> (Result<ValidationResponse>, Vec<HostCall>) {
         self.set_host_capabilities(
             case.session
-                .as_ref()
-                .map(|s| Arc::new(s.clone()) as Arc<dyn HostCapabilities>),
+                .clone()
+                .map(|s| Arc::new(s) as Arc<dyn HostCapabilities>),
         );
         let response = self.validate(&case.request, &case.settings);
         (response, self.host_calls())
@@ -376,75 +349,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_file_is_an_error_naming_the_path() {
-        let err = PolicyRunner::from_file("/nonexistent/policy.wasm", PolicyOptions::default())
-            .unwrap_err();
-        let text = format!("{err:#}");
-        assert!(text.contains("/nonexistent/policy.wasm"), "{text}");
-    }
-
-    #[test]
-    fn corrupt_module_is_an_error_naming_the_path() {
+    fn bad_modules_are_errors_naming_what_is_wrong() {
         let path =
             std::env::temp_dir().join(format!("policy-runner-corrupt-{}.wasm", std::process::id()));
         // Not even a wasm header.
         std::fs::write(&path, [0x13u8, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x42]).unwrap();
-        let err = PolicyRunner::from_file(&path, PolicyOptions::default()).unwrap_err();
-        let text = format!("{err:#}");
+        let corrupt = PolicyRunner::from_file(&path, PolicyOptions::default());
         std::fs::remove_file(&path).ok();
-        assert!(text.contains(&path.display().to_string()), "{text}");
-        assert!(text.contains("cannot compile"), "{text}");
+        let corrupt_path = path.display().to_string();
+        for (result, wanted) in [
+            (
+                PolicyRunner::from_file("/nonexistent/policy.wasm", PolicyOptions::default()),
+                &["/nonexistent/policy.wasm"][..],
+            ),
+            (corrupt, &[corrupt_path.as_str(), "cannot compile"]),
+            // The smallest valid module: header only, no waPC exports.
+            (
+                PolicyRunner::from_bytes(b"\0asm\x01\0\0\0", PolicyOptions::default()),
+                &["waPC"],
+            ),
+        ] {
+            let text = format!("{:#}", result.unwrap_err());
+            for part in wanted {
+                assert!(text.contains(part), "{text}");
+            }
+        }
     }
 
     #[test]
-    fn valid_wasm_without_wapc_is_an_error() {
-        // The smallest valid module: header only, no waPC exports.
-        let err =
-            PolicyRunner::from_bytes(b"\0asm\x01\0\0\0", PolicyOptions::default()).unwrap_err();
-        assert!(format!("{err:#}").contains("waPC"), "{err:#}");
-    }
-
-    fn state(allowed: Vec<ContextAwareResource>) -> Mutex<HostState> {
-        Mutex::new(HostState {
-            capabilities: Arc::new(NoCluster),
-            allowed,
+    fn host_calls_are_answered_refused_or_swallowed_and_recorded() {
+        let state = Mutex::new(HostState {
+            capabilities: None,
+            allowed: vec![ContextAwareResource::new("v1", "Namespace")],
             calls: Vec::new(),
-        })
-    }
-
-    #[test]
-    fn refuses_resources_outside_context_aware_resources() {
-        let state = state(vec![ContextAwareResource::new("v1", "Namespace")]);
-        let payload = br#"{"api_version":"v1","kind":"Secret","name":"s","namespace":"ns","disable_cache":false}"#;
-        let err =
-            host_call(&state, "kubewarden", "kubernetes", "get_resource", payload).unwrap_err();
+        });
+        let secret = br#"{"api_version":"v1","kind":"Secret","name":"s","namespace":"ns","disable_cache":false}"#;
+        let namespace = br#"{"api_version":"v1","kind":"Namespace","name":"n","namespace":null,"disable_cache":false}"#;
+        let call = |namespace: &str, operation: &str, payload: &[u8]| {
+            host_call(&state, "kubewarden", namespace, operation, payload)
+        };
+        let err = call("kubernetes", "get_resource", secret).unwrap_err();
         assert!(
             err.to_string().contains("Kubernetes v1/Secret resources"),
             "{err}"
         );
+        let err = call("kubernetes", "get_resource", namespace).unwrap_err();
+        assert!(err.to_string().contains("name: n"), "{err}");
+        assert!(call("tracing", "log", b"{}").is_ok());
+        assert!(call("oci", "manifest_digest", b"\"x\"").is_err());
+        assert!(call("kubernetes", "can_i", b"{}").is_err());
         let calls = lock(&state).calls.clone();
         assert!(matches!(calls[0].outcome, HostCallOutcome::Denied(_)));
-    }
-
-    #[test]
-    fn unanswered_lookups_are_recorded() {
-        let state = state(vec![ContextAwareResource::new("v1", "Namespace")]);
-        let payload = br#"{"api_version":"v1","kind":"Namespace","name":"n","namespace":null,"disable_cache":false}"#;
-        let err =
-            host_call(&state, "kubewarden", "kubernetes", "get_resource", payload).unwrap_err();
-        assert!(err.to_string().contains("name: n"), "{err}");
-        assert!(matches!(
-            lock(&state).calls[0].outcome,
-            HostCallOutcome::Unanswered(_)
-        ));
-    }
-
-    #[test]
-    fn tracing_is_swallowed_and_other_capabilities_refused() {
-        let state = state(Vec::new());
-        assert!(host_call(&state, "kubewarden", "tracing", "log", b"{}").is_ok());
-        assert!(host_call(&state, "kubewarden", "oci", "manifest_digest", b"\"x\"").is_err());
-        assert!(host_call(&state, "kubewarden", "kubernetes", "can_i", b"{}").is_err());
-        assert_eq!(lock(&state).calls.len(), 2);
+        assert!(matches!(calls[1].outcome, HostCallOutcome::Unanswered(_)));
+        assert_eq!(calls.len(), 4);
     }
 }

@@ -17,26 +17,6 @@ pub fn pod_spec_pointer(kind: &str) -> &'static str {
     workload_kind_named(kind).map_or("/spec", WorkloadKind::pod_spec_pointer)
 }
 
-/// Inserts `value` at the dotted `path` below `root`, creating the objects
-/// on the way (a non-object on the way is replaced).
-fn insert_at(root: &mut Value, path: &str, value: Value) {
-    let mut here = root;
-    let mut segments = path.split('.').peekable();
-    while let Some(segment) = segments.next() {
-        if !here.is_object() {
-            *here = Value::Object(Map::new());
-        }
-        let Value::Object(map) = here else { return };
-        if segments.peek().is_none() {
-            map.insert(segment.to_owned(), value);
-            return;
-        }
-        here = map
-            .entry(segment.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-}
-
 /// The object of `kind` holding a pod with `pod_metadata` and `pod_spec`, at
 /// the place Kubernetes puts it ([`WorkloadKind::pod_metadata_path`]: the
 /// object itself for a Pod, `spec.template`, `spec.jobTemplate.spec.template`).
@@ -60,11 +40,11 @@ pub fn workload_object(
         "kind": kind,
         "metadata": {"name": name, "namespace": namespace},
     });
-    let template_path = workload_kind_named(kind)
-        .map(|k| k.pod_metadata_path())
-        .and_then(|path| path.strip_suffix("metadata"))
-        .map(|parent| parent.trim_end_matches('.'));
-    match template_path {
+    let Value::Object(map) = &mut object else {
+        return object;
+    };
+    let template = workload_kind_named(kind).map(|k| k.pod_metadata_path());
+    match template.map(|path| path.trim_end_matches("metadata")) {
         // The pod's metadata is the object's own: merge it in.
         Some("") => {
             let mut metadata = match pod_metadata {
@@ -73,15 +53,22 @@ pub fn workload_object(
             };
             metadata.insert("name".into(), json!(name));
             metadata.insert("namespace".into(), json!(namespace));
-            insert_at(&mut object, "metadata", Value::Object(metadata));
-            insert_at(&mut object, "spec", pod_spec);
+            map.insert("metadata".into(), Value::Object(metadata));
+            map.insert("spec".into(), pod_spec);
         }
-        Some(parent) => insert_at(
-            &mut object,
-            parent,
-            json!({"metadata": pod_metadata, "spec": pod_spec}),
-        ),
-        None => insert_at(&mut object, "spec", pod_spec),
+        // `spec.template.`: nest the template below the object.
+        Some(parent) => {
+            let mut nested = json!({"metadata": pod_metadata, "spec": pod_spec});
+            for segment in parent.split('.').filter(|s| !s.is_empty()).rev() {
+                nested = json!({ segment: nested });
+            }
+            if let Value::Object(nested) = nested {
+                map.extend(nested);
+            }
+        }
+        None => {
+            map.insert("spec".into(), pod_spec);
+        }
     }
     object
 }
@@ -242,6 +229,7 @@ mod tests {
             assert_eq!(o["apiVersion"], kind.api_version(), "{kind}");
             assert_eq!(o.pointer(kind.pod_spec_pointer()), Some(&spec), "{kind}");
             assert_eq!(o["metadata"]["name"], "n", "{kind}");
+            assert_eq!(o["metadata"]["namespace"], "ns", "{kind}");
             // Where gpu-policy-core reads it.
             let w = gpu_policy_core::Workload::from_json(kind, &o.to_string()).unwrap();
             assert_eq!(w.containers().count(), 1, "{kind}");
@@ -251,30 +239,15 @@ mod tests {
                 "{kind}"
             );
         }
-        let pod = workload_object(
-            "",
-            "v1",
-            "Pod",
-            "n",
-            "ns",
-            json!({"labels": {"a": "b"}}),
-            spec.clone(),
-        );
-        assert_eq!(pod["metadata"]["labels"]["a"], "b");
-        assert_eq!(pod["metadata"]["namespace"], "ns");
-        let other = workload_object("", "v1", "ConfigMap", "n", "ns", json!({}), spec.clone());
-        assert_eq!(other["spec"], spec);
-        // A known kind in another group keeps its kind's shape.
-        let foreign = workload_object(
-            "extensions",
-            "v1beta1",
-            "Deployment",
-            "n",
-            "ns",
-            json!({}),
-            spec.clone(),
-        );
-        assert_eq!(foreign.pointer("/spec/template/spec"), Some(&spec));
+        // Any other kind gets the spec as its `spec`; a known kind in another
+        // group keeps its kind's shape.
+        for (group, version, kind, pointer) in [
+            ("", "v1", "ConfigMap", "/spec"),
+            ("extensions", "v1beta1", "Deployment", "/spec/template/spec"),
+        ] {
+            let o = workload_object(group, version, kind, "n", "ns", json!({}), spec.clone());
+            assert_eq!(o.pointer(pointer), Some(&spec), "{kind}");
+        }
     }
 
     #[test]

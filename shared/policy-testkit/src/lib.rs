@@ -8,33 +8,22 @@
 //! (bare-number quantities, `null` collections, wrong types).
 
 pub mod build;
-pub mod fixtures;
 pub mod properties;
 pub mod strategies;
 
-/// The in-memory cluster of every native run lives in policy-cases (it also
-/// answers from kwctl replay sessions); re-exported for the property tests
-/// and fuzz targets that build clusters of their own.
-pub use policy_cases::InMemoryCluster;
 pub use properties::Properties;
-pub use strategies::{
-    admission_request, any_json, cluster_object, pod_spec, settings_value, workload_kind,
-};
+pub use strategies::admission_request;
 
 use proptest::test_runner::Config;
 
-/// The number of cases when `PROPTEST_CASES` is not set: enough to cover the
-/// generators' branches, small enough for `make test` (well under a minute
-/// for all policies natively).
-pub const DEFAULT_CASES: u32 = 256;
-
-/// The proptest configuration of the property suites: [`DEFAULT_CASES`]
-/// cases, or `PROPTEST_CASES` when set (e.g. `PROPTEST_CASES=20000` for a
-/// long run).
+/// The proptest configuration of the property suites: 256 cases (enough to
+/// cover the generators' branches, small enough for `make test`: well under
+/// a minute for all policies natively), or `PROPTEST_CASES` when set (e.g.
+/// `PROPTEST_CASES=20000` for a long run).
 pub fn config() -> Config {
     let mut config = Config::default();
     if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = DEFAULT_CASES;
+        config.cases = 256;
     }
     config
 }

@@ -1,22 +1,8 @@
 //! The property suite every policy runs, written once: a policy's
-//! `tests/properties.rs` describes the policy ([`Properties`]: its
-//! [`PolicyInfo`], where its test data is, plausible settings values) and
-//! calls [`crate::policy_properties!`], which defines the property tests:
-//!
-//! - `any_request_gets_a_deterministic_answer`: no request (of any kind and
-//!   operation, with any settings file, whatever the cluster holds) makes the
-//!   policy panic; the same input gets the same answer; a rejection has a
-//!   message; a policy that does not mutate never returns a mutated object;
-//! - `any_settings_get_a_clear_answer`: any settings (every key of the
-//!   Settings struct, from `POLICY.settings_keys`, plus an unknown one) are
-//!   valid exactly when `validate_settings` gives no message, and `validate`
-//!   refuses invalid ones with code 400;
-//! - with `mutating`, `mutation_satisfies_validation_and_is_idempotent`:
-//!   the object mutate mode returns passes validate mode, and mutating it
-//!   again changes nothing.
-//!
-//! Every answer goes through `POLICY.validate` with the kwctl payload; a
-//! context-aware policy's lookups are answered by an
+//! `tests/properties.rs` describes the policy ([`Properties`]) and calls
+//! [`crate::policy_properties!`], which defines the property tests (listed in
+//! the crate README). Every answer goes through `POLICY.validate` with the
+//! kwctl payload; a context-aware policy's lookups are answered by an
 //! [`InMemoryCluster`] generated for the request's namespace from the types
 //! its metadata.yml lists in `contextAwareResources` (refusing the others,
 //! as policy-server does).
@@ -32,62 +18,36 @@ use proptest::sample::select;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
+use crate::build;
 use crate::strategies::{any_json, cluster_object, settings_value};
-use crate::{build, fixtures};
 
 /// The key [`Properties::any_settings`] adds to the policy's own: settings
 /// must refuse what they do not know.
 pub const UNKNOWN_KEY: &str = "unknownKey";
-
-/// How a mutating policy is switched between its modes: settings key `key`
-/// set to `mutate` or to `validate`.
-#[derive(Debug, Clone, Copy)]
-pub struct Modes {
-    /// The settings key (`mode`).
-    pub key: &'static str,
-    /// Its value in mutate mode.
-    pub mutate: &'static str,
-    /// Its value in validate mode.
-    pub validate: &'static str,
-}
-
-/// What the property suite needs to know about a policy.
-#[derive(Debug, Clone, Copy)]
-pub struct Properties {
-    /// The policy.
-    pub policy: PolicyInfo,
-    /// Its crate directory (`env!("CARGO_MANIFEST_DIR")`): settings files,
-    /// metadata.yml.
-    pub manifest_dir: &'static str,
-    /// Plausible values of a settings key (valid and nearly valid ones);
-    /// arbitrary JSON is tried too.
-    pub plausible_settings: fn(&str) -> Vec<Value>,
-    /// Plausible objects of a kind the policy reads (`Namespace`,
-    /// `NetworkPolicy`, ...), name and namespace left out; arbitrary objects
-    /// are tried too. Only read for a context-aware policy.
-    pub plausible_objects: fn(&str) -> Vec<Value>,
-    /// The request `any_settings_get_a_clear_answer` sends: one the policy
-    /// judges (default: a pod with one `nvidia.com/gpu`).
-    pub probe: fn() -> Value,
-    /// How to switch a mutating policy's modes; `None` for a policy that
-    /// never mutates.
-    pub modes: Option<Modes>,
-}
 
 /// No plausible value: arbitrary JSON only.
 pub fn no_values(_: &str) -> Vec<Value> {
     Vec::new()
 }
 
-/// A GPU pod: one container with an `nvidia.com/gpu` limit of 1.
-pub fn gpu_pod() -> Value {
-    build::pod_request(json!({"containers": [
-        {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}))
+/// What the property suite needs to know about a policy; built with
+/// [`Properties::new`] and the builders that follow it.
+#[derive(Debug, Clone, Copy)]
+pub struct Properties {
+    policy: PolicyInfo,
+    manifest_dir: &'static str,
+    plausible_settings: fn(&str) -> Vec<Value>,
+    plausible_objects: fn(&str) -> Vec<Value>,
+    probe: fn() -> Value,
+    modes: Option<(&'static str, &'static str, &'static str)>,
 }
 
 impl Properties {
-    /// The suite for `policy` (crate directory `manifest_dir`), settings
-    /// drawn with `plausible_settings`.
+    /// The suite for `policy`, whose crate directory
+    /// (`env!("CARGO_MANIFEST_DIR")`) holds its settings files and
+    /// metadata.yml; `plausible_settings` gives plausible values of a
+    /// settings key (valid and nearly valid ones; arbitrary JSON is tried
+    /// too).
     pub const fn new(
         policy: PolicyInfo,
         manifest_dir: &'static str,
@@ -98,26 +58,33 @@ impl Properties {
             manifest_dir,
             plausible_settings,
             plausible_objects: no_values,
-            probe: gpu_pod,
+            probe: || {
+                build::pod_request(json!({"containers": [
+                    {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}))
+            },
             modes: None,
         }
     }
 
-    /// Cluster objects drawn with `plausible_objects` (context-aware policies).
+    /// Plausible objects of a kind a context-aware policy reads
+    /// (`Namespace`, `NetworkPolicy`, ...), name and namespace left out;
+    /// arbitrary objects are tried too.
     #[must_use]
     pub const fn objects(mut self, plausible_objects: fn(&str) -> Vec<Value>) -> Self {
         self.plausible_objects = plausible_objects;
         self
     }
 
-    /// Another request for the settings property.
+    /// The request `any_settings_get_a_clear_answer` sends, one the policy
+    /// judges (default: a pod with one `nvidia.com/gpu` limit).
     #[must_use]
     pub const fn probe(mut self, probe: fn() -> Value) -> Self {
         self.probe = probe;
         self
     }
 
-    /// A mutating policy, switched by settings key `key`.
+    /// A mutating policy, switched between its modes by settings key `key`
+    /// set to `mutate` or to `validate`.
     #[must_use]
     pub const fn modes(
         mut self,
@@ -125,17 +92,30 @@ impl Properties {
         mutate: &'static str,
         validate: &'static str,
     ) -> Self {
-        self.modes = Some(Modes {
-            key,
-            mutate,
-            validate,
-        });
+        self.modes = Some((key, mutate, validate));
         self
     }
 
-    /// The policy's own settings files (`valid-settings/`, `settings/`) and `{}`.
+    /// `{}` and every `*.json` in the policy's `test_data/valid-settings/`
+    /// and `test_data/settings/`, parsed, in name order. Unreadable files are
+    /// skipped (the policy's own tests check them).
     pub fn settings_files(&self) -> Vec<Value> {
-        fixtures::settings_files(self.manifest_dir, &["valid-settings", "settings"])
+        let mut out = vec![json!({})];
+        for folder in ["valid-settings", "settings"] {
+            let dir = Path::new(self.manifest_dir).join("test_data").join(folder);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut paths: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            paths.sort();
+            let parsed = paths.iter().filter_map(|path| std::fs::read(path).ok());
+            out.extend(parsed.filter_map(|bytes| serde_json::from_slice(&bytes).ok()));
+        }
+        out
     }
 
     /// Settings of the policy's keys (`POLICY.settings_keys`), each absent,
@@ -162,7 +142,7 @@ impl Properties {
             return Vec::new();
         }
         PolicyUnderTest::at(Path::new(self.manifest_dir))
-            .context_aware_resources()
+            .allowed_resources()
             .unwrap_or_default()
     }
 
@@ -193,13 +173,7 @@ impl Properties {
                 (Just(resource), contents).boxed()
             })
             .collect();
-        let allowed = self.resources();
-        per_type
-            .prop_map(move |types| ClusterState {
-                allowed: allowed.clone(),
-                types,
-            })
-            .boxed()
+        per_type.prop_map(|types| ClusterState { types }).boxed()
     }
 
     /// The policy's answer to `request` with `settings`, lookups answered
@@ -210,7 +184,7 @@ impl Properties {
         settings: &Value,
         cluster: &ClusterState,
     ) -> Result<ValidationResponse, TestCaseError> {
-        policy_cases::native::validate(
+        policy_cases::native_validate(
             &self.policy,
             request,
             settings,
@@ -247,7 +221,7 @@ impl Properties {
         settings: &Value,
         cluster: &ClusterState,
     ) -> Result<(), TestCaseError> {
-        let checked = policy_cases::native::validate_settings(&self.policy, settings)
+        let checked = policy_cases::native_validate_settings(&self.policy, settings)
             .map_err(|e| TestCaseError::fail(format!("{e:#}")))?;
         prop_assert_eq!(checked.valid, checked.message.is_none());
         let response = self.answer(&(self.probe)(), settings, cluster)?;
@@ -263,7 +237,7 @@ impl Properties {
     /// the original, accepts the mutated object, and mutate mode leaves the
     /// mutated object as it is.
     pub fn check_mutation(&self, request: &Value, settings: &Value) -> Result<(), TestCaseError> {
-        let Some(modes) = self.modes else {
+        let Some((key, mutate, validate)) = self.modes else {
             return Err(TestCaseError::fail(
                 "policy_properties!(.., mutating) needs Properties::modes",
             ));
@@ -272,11 +246,11 @@ impl Properties {
         let with_mode = |mode: &str| {
             let mut settings = settings.clone();
             if let Value::Object(map) = &mut settings {
-                map.insert(modes.key.to_owned(), json!(mode));
+                map.insert(key.to_owned(), json!(mode));
             }
             settings
         };
-        let (mutate, validate) = (with_mode(modes.mutate), with_mode(modes.validate));
+        let (mutate, validate) = (with_mode(mutate), with_mode(validate));
         let by_mutate = self.answer(request, &mutate, &cluster)?;
         let by_validate = self.answer(request, &validate, &cluster)?;
         let Some(mutated) = by_mutate.mutated_object else {
@@ -302,12 +276,10 @@ impl Properties {
 /// the host's error text for every lookup of the type.
 pub type TypeContents = (ContextAwareResource, Result<Vec<Value>, String>);
 
-/// What a generated cluster holds for each resource type a policy may read.
+/// What a generated cluster holds for each resource type a policy may read
+/// (the types it may not read are refused).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterState {
-    /// The types the policy may read.
-    pub allowed: Vec<ContextAwareResource>,
-    /// Per type, its objects or its lookup error.
     pub types: Vec<TypeContents>,
 }
 
@@ -322,7 +294,7 @@ impl ClusterState {
             .or_else(|| text("/object/metadata/namespace"))
             .unwrap_or_default();
         let mut cluster = InMemoryCluster::new();
-        cluster.allow_only(self.allowed.clone());
+        cluster.allow_only(self.types.iter().map(|(r, _)| r.clone()).collect());
         for (resource, contents) in &self.types {
             let (api_version, kind) = (resource.api_version.as_str(), resource.kind.as_str());
             match contents {
@@ -331,21 +303,12 @@ impl ClusterState {
                 }
                 Ok(objects) => {
                     for object in objects {
-                        let name = object
-                            .pointer("/metadata/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("x");
-                        if kind == "Namespace" {
-                            cluster.add_as(api_version, kind, None, namespace, object.clone());
-                        } else {
-                            cluster.add_as(
-                                api_version,
-                                kind,
-                                Some(namespace),
-                                name,
-                                object.clone(),
-                            );
-                        }
+                        let name = object.pointer("/metadata/name").and_then(Value::as_str);
+                        let (namespace, name) = match kind {
+                            "Namespace" => (None, namespace),
+                            _ => (Some(namespace), name.unwrap_or("x")),
+                        };
+                        cluster.add_as(api_version, kind, namespace, name, object.clone());
                     }
                 }
             }

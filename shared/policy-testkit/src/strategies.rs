@@ -6,7 +6,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::build;
 
@@ -114,6 +114,16 @@ const QUANTITIES: &[&str] = &[
     "1m1",
 ];
 
+/// A JSON object of the fields that are `Some`.
+fn object<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
+    let fields = fields.into_iter();
+    Value::Object(
+        fields
+            .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+            .collect(),
+    )
+}
+
 /// A short string: usually an interesting word, sometimes anything.
 pub fn word() -> BoxedStrategy<String> {
     prop_oneof![
@@ -179,18 +189,12 @@ fn env_var() -> BoxedStrategy<Value> {
     ]);
     (name, value, any::<bool>())
         .prop_map(|(name, value, from)| {
-            let mut env = Map::new();
-            env.insert("name".into(), json!(name));
-            if let Some(v) = value {
-                env.insert("value".into(), json!(v));
-            }
-            if from {
-                env.insert(
-                    "valueFrom".into(),
-                    json!({"configMapKeyRef": {"name": "gpu", "key": "devices"}}),
-                );
-            }
-            Value::Object(env)
+            let value_from = json!({"configMapKeyRef": {"name": "gpu", "key": "devices"}});
+            object([
+                ("name", Some(json!(name))),
+                ("value", value.map(Value::from)),
+                ("valueFrom", from.then_some(value_from)),
+            ])
         })
         .boxed()
 }
@@ -205,24 +209,16 @@ pub fn container() -> BoxedStrategy<Value> {
         option::of(select(&["Always", "Never", "OnFailure", "", "always"][..])),
     )
         .prop_map(|(name, limits, requests, env, restart)| {
-            let mut c = Map::new();
-            c.insert("name".into(), json!(name));
-            c.insert("image".into(), json!("nvcr.io/nvidia/pytorch:24.01-py3"));
-            let mut resources = Map::new();
-            if let Some(l) = limits {
-                resources.insert("limits".into(), l);
-            }
-            if let Some(r) = requests {
-                resources.insert("requests".into(), r);
-            }
-            c.insert("resources".into(), Value::Object(resources));
-            if let Some(env) = env {
-                c.insert("env".into(), Value::Array(env));
-            }
-            if let Some(r) = restart {
-                c.insert("restartPolicy".into(), json!(r));
-            }
-            Value::Object(c)
+            object([
+                ("name", Some(json!(name))),
+                ("image", Some(json!("nvcr.io/nvidia/pytorch:24.01-py3"))),
+                (
+                    "resources",
+                    Some(object([("limits", limits), ("requests", requests)])),
+                ),
+                ("env", env.map(Value::Array)),
+                ("restartPolicy", restart.map(Value::from)),
+            ])
         })
         .boxed()
 }
@@ -249,19 +245,13 @@ pub fn toleration() -> BoxedStrategy<Value> {
     ]);
     (key, operator, value, effect, option::of(any::<i64>()))
         .prop_map(|(key, operator, value, effect, seconds)| {
-            let mut t = Map::new();
-            t.insert("key".into(), json!(key));
-            t.insert("operator".into(), json!(operator));
-            if let Some(v) = value {
-                t.insert("value".into(), json!(v));
-            }
-            if let Some(e) = effect {
-                t.insert("effect".into(), json!(e));
-            }
-            if let Some(s) = seconds {
-                t.insert("tolerationSeconds".into(), json!(s));
-            }
-            Value::Object(t)
+            object([
+                ("key", Some(json!(key))),
+                ("operator", Some(json!(operator))),
+                ("value", value.map(Value::from)),
+                ("effect", effect.map(Value::from)),
+                ("tolerationSeconds", seconds.map(Value::from)),
+            ])
         })
         .boxed()
 }
@@ -313,13 +303,11 @@ fn affinity() -> BoxedStrategy<Value> {
         option::of(vec(label_value(), 0..3)),
     )
         .prop_map(|(key, operator, values)| {
-            let mut e = Map::new();
-            e.insert("key".into(), json!(key));
-            e.insert("operator".into(), json!(operator));
-            if let Some(v) = values {
-                e.insert("values".into(), json!(v));
-            }
-            Value::Object(e)
+            object([
+                ("key", Some(json!(key))),
+                ("operator", Some(json!(operator))),
+                ("values", values.map(|v| json!(v))),
+            ])
         });
     vec(vec(expression, 0..3), 0..3)
         .prop_map(|terms| {
@@ -346,28 +334,16 @@ pub fn pod_spec() -> BoxedStrategy<Value> {
     )
         .prop_map(
             |(containers, init, ephemeral, tolerations, selector, affinity, runtime)| {
-                let mut spec = Map::new();
-                spec.insert("containers".into(), Value::Array(containers));
-                if let Some(v) = init {
-                    spec.insert("initContainers".into(), Value::Array(v));
-                }
-                if let Some(v) = ephemeral {
-                    spec.insert("ephemeralContainers".into(), Value::Array(v));
-                }
-                if let Some(v) = tolerations {
-                    spec.insert("tolerations".into(), Value::Array(v));
-                }
-                if let Some(v) = selector {
-                    spec.insert("nodeSelector".into(), json!(v));
-                }
-                if let Some(v) = affinity {
-                    spec.insert("affinity".into(), v);
-                }
-                if let Some(v) = runtime {
-                    spec.insert("runtimeClassName".into(), json!(v));
-                }
-                spec.insert("restartPolicy".into(), json!("Never"));
-                Value::Object(spec)
+                object([
+                    ("containers", Some(Value::Array(containers))),
+                    ("initContainers", init.map(Value::Array)),
+                    ("ephemeralContainers", ephemeral.map(Value::Array)),
+                    ("tolerations", tolerations.map(Value::Array)),
+                    ("nodeSelector", selector.map(|v| json!(v))),
+                    ("affinity", affinity),
+                    ("runtimeClassName", runtime.map(Value::from)),
+                    ("restartPolicy", Some(json!("Never"))),
+                ])
             },
         )
         .boxed()
@@ -410,22 +386,13 @@ fn network_policy_spec() -> BoxedStrategy<Value> {
         )),
     )
         .prop_map(|(labels, types, ingress, egress)| {
-            let mut spec = Map::new();
-            let selector = match labels {
-                Some(l) => json!({"matchLabels": l}),
-                None => json!({}),
-            };
-            spec.insert("podSelector".into(), selector);
-            if let Some(t) = types {
-                spec.insert("policyTypes".into(), json!(t));
-            }
-            if let Some(i) = ingress {
-                spec.insert("ingress".into(), json!(i));
-            }
-            if let Some(e) = egress {
-                spec.insert("egress".into(), json!(e));
-            }
-            Value::Object(spec)
+            let selector = labels.map_or_else(|| json!({}), |l| json!({"matchLabels": l}));
+            object([
+                ("podSelector", Some(selector)),
+                ("policyTypes", types.map(|t| json!(t))),
+                ("ingress", ingress.map(Value::Array)),
+                ("egress", egress.map(Value::Array)),
+            ])
         })
         .boxed()
 }
@@ -467,10 +434,7 @@ fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
         option::weighted(0.15, (select(build::SPOIL_SLOTS), any_json())),
     )
         .prop_map(move |(labels, spec, spoil)| {
-            let metadata = match labels {
-                Some(l) => json!({"labels": l}),
-                None => json!({}),
-            };
+            let metadata = labels.map_or_else(|| json!({}), |l| json!({"labels": l}));
             let mut object =
                 build::workload_object(&group, &version, &kind, "trainer", "ml", metadata, spec);
             if let Some((slot, junk)) = spoil {
