@@ -1,6 +1,7 @@
 //! Settings of gpu-isolated-namespace.
 
 use gpu_policy_core::GpuCatalogue;
+use gpu_policy_core::catalogue::WithCatalogue;
 use gpu_policy_core::labels::{check_label_key, check_label_value};
 use serde::Deserialize;
 
@@ -61,14 +62,8 @@ impl Settings {
     }
 }
 
-/// The settings ready for the rules.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    /// The settings as given.
-    pub settings: Settings,
-    /// [`Settings::catalogue`].
-    pub catalogue: GpuCatalogue,
-}
+/// The settings ready for the rules: with their [`Settings::catalogue`].
+pub type Compiled = WithCatalogue<Settings>;
 
 impl Settings {
     /// Checks every key and builds the GPU catalogue.

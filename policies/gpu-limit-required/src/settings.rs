@@ -4,6 +4,7 @@
 //! resource catalogue, the GPU node labels and the vendors' GPU taints), no
 //! GPU count caps, and the `NVIDIA_VISIBLE_DEVICES` check switched on.
 
+use gpu_policy_core::catalogue::WithCatalogue;
 use gpu_policy_core::labels::check_label_key;
 use gpu_policy_core::targeting::default_gpu_taints;
 use gpu_policy_core::{GpuCatalogue, NodeTargeting, Taint};
@@ -127,14 +128,8 @@ fn check_label_pattern(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The settings ready for the rules.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    /// The settings as given.
-    pub settings: Settings,
-    /// [`Settings::catalogue`].
-    pub catalogue: GpuCatalogue,
-}
+/// The settings ready for the rules: with their [`Settings::catalogue`].
+pub type Compiled = WithCatalogue<Settings>;
 
 impl Settings {
     /// Checks every key and builds what the rules use.

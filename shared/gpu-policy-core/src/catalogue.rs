@@ -317,6 +317,16 @@ impl ContainerGpu<'_> {
     }
 }
 
+/// A policy's settings compiled with their GPU catalogue: what the rules
+/// of a policy that only needs the catalogue work from.
+#[derive(Debug, Clone)]
+pub struct WithCatalogue<S> {
+    /// The settings as given.
+    pub settings: S,
+    /// The GPU resource catalogue they define.
+    pub catalogue: GpuCatalogue,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

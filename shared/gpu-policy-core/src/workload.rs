@@ -88,13 +88,10 @@ impl WorkloadKind {
     /// The object's `apiVersion`: `v1`, `apps/v1` or `batch/v1`
     /// (`group/version`, or the version alone in the core group).
     pub fn api_version(self) -> &'static str {
-        match self {
-            WorkloadKind::Pod | WorkloadKind::ReplicationController => "v1",
-            WorkloadKind::Deployment
-            | WorkloadKind::ReplicaSet
-            | WorkloadKind::StatefulSet
-            | WorkloadKind::DaemonSet => "apps/v1",
-            WorkloadKind::Job | WorkloadKind::CronJob => "batch/v1",
+        match self.group() {
+            "" => "v1",
+            "apps" => "apps/v1",
+            _ => "batch/v1",
         }
     }
 
