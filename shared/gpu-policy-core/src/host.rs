@@ -72,6 +72,7 @@ impl LookupError {
             "not authorized",
             "unauthorized",
             "contextawareresources",
+            "not been granted",
             "permission",
         ]) {
             LookupError::Forbidden
@@ -113,6 +114,11 @@ mod tests {
             ),
             (
                 "resource v1/Secret is not allowed by contextAwareResources",
+                LookupError::Forbidden,
+            ),
+            // policy-server / kwctl for a kind outside contextAwareResources
+            (
+                "Policy has not been granted access to Kubernetes v1/Namespace resources. The violation has been reported.",
                 LookupError::Forbidden,
             ),
             (
