@@ -165,11 +165,7 @@ impl ClusterM {
         }
         let mut cluster = InMemoryCluster::new();
         if let Some(labels) = &self.namespace_labels {
-            let labels: Map<String, Value> = labels
-                .iter()
-                .map(|(k, v)| (k.get(), json!(v.get())))
-                .collect();
-            cluster.add(namespace(ns, Value::Object(labels)));
+            cluster.add(namespace(ns, text_map(labels)));
         }
         for (api_version, kind, items) in [
             (
@@ -271,6 +267,19 @@ const WORDS: &[&str] = &[
     "*",
 ];
 
+/// The present `fields`, each as its string.
+fn text_fields(fields: &[(&str, &Option<Text>)]) -> Map<String, Value> {
+    let field =
+        |(name, t): &(&str, &Option<Text>)| Some(((*name).to_owned(), json!(t.as_ref()?.get())));
+    fields.iter().filter_map(field).collect()
+}
+
+/// `pairs` as a JSON object of strings.
+fn text_map(pairs: &[(Text, Text)]) -> Value {
+    let pairs = pairs.iter().map(|(k, v)| (k.get(), json!(v.get())));
+    Value::Object(pairs.collect())
+}
+
 impl Text {
     pub fn get(&self) -> String {
         match self {
@@ -356,11 +365,8 @@ impl ContainerM {
             .env
             .iter()
             .map(|(name, value, from)| {
-                let mut e = Map::new();
+                let mut e = text_fields(&[("value", value)]);
                 e.insert("name".into(), json!(name.get()));
-                if let Some(v) = value {
-                    e.insert("value".into(), json!(v.get()));
-                }
                 if *from {
                     e.insert("valueFrom".into(), json!({"fieldRef": {"fieldPath": "x"}}));
                 }
@@ -390,17 +396,12 @@ pub struct TolerationM {
 
 impl TolerationM {
     fn value(&self) -> Value {
-        let mut t = Map::new();
-        for (name, field) in [
+        let mut t = text_fields(&[
             ("key", &self.key),
             ("operator", &self.operator),
             ("value", &self.value),
             ("effect", &self.effect),
-        ] {
-            if let Some(v) = field {
-                t.insert(name.into(), json!(v.get()));
-            }
-        }
+        ]);
         if let Some(s) = self.seconds {
             t.insert("tolerationSeconds".into(), json!(s));
         }
@@ -443,10 +444,7 @@ impl PodSpecM {
             );
         }
         if let Some(s) = &self.node_selector {
-            spec.insert(
-                "nodeSelector".into(),
-                Value::Object(s.iter().map(|(k, v)| (k.get(), json!(v.get()))).collect()),
-            );
+            spec.insert("nodeSelector".into(), text_map(s));
         }
         if let Some(terms) = &self.affinity {
             let terms: Vec<Value> = terms
@@ -540,10 +538,7 @@ pub struct RequestM {
 impl RequestM {
     fn object(&self, spec: &PodSpecM) -> Value {
         let (group, version, kind, _) = self.kind.gvkr();
-        let labels: Value = match &self.labels {
-            None => Value::Null,
-            Some(l) => Value::Object(l.iter().map(|(k, v)| (k.get(), json!(v.get()))).collect()),
-        };
+        let labels = self.labels.as_deref().map_or(Value::Null, text_map);
         let mut object = if kind == "NetworkPolicy" {
             json!({"apiVersion": "networking.k8s.io/v1", "kind": kind,
                    "metadata": {"name": "np", "namespace": self.namespace.get(), "labels": labels},
@@ -634,18 +629,13 @@ impl SettingsM {
                 SettingValue::Taints(list) => Value::Array(
                     list.iter()
                         .map(|(a, b, c, d)| {
-                            let mut m = Map::new();
-                            for (name, f) in [
+                            let f = [
                                 ("resourcePattern", a),
                                 ("key", b),
                                 ("value", c),
                                 ("effect", d),
-                            ] {
-                                if let Some(t) = f {
-                                    m.insert(name.into(), json!(t.get()));
-                                }
-                            }
-                            Value::Object(m)
+                            ];
+                            Value::Object(text_fields(&f))
                         })
                         .collect(),
                 ),

@@ -70,6 +70,13 @@ impl Problems {
         }
     }
 
+    /// Adds `{what}: {problem}` for each check that is not ok.
+    fn check_all(&mut self, what: &str, checks: impl IntoIterator<Item = (bool, String)>) {
+        for (ok, problem) in checks {
+            self.check(ok, || format!("{what}: {problem}"));
+        }
+    }
+
     /// `result`'s value; or `None`, its error added as `problem(error)`.
     fn ok<T, E>(&mut self, result: Result<T, E>, problem: impl FnOnce(E) -> String) -> Option<T> {
         result.map_err(|e| self.add(problem(e))).ok()
@@ -150,18 +157,14 @@ fn yaml_documents(path: &Path) -> Result<Vec<serde_yaml::Value>> {
         .collect()
 }
 
-fn excluded_namespaces(selector: Option<&LabelSelector>) -> BTreeSet<String> {
-    selector
+fn check_namespace_selector(p: &mut Problems, what: &str, selector: Option<&LabelSelector>) {
+    let excluded: BTreeSet<String> = selector
         .and_then(|s| s.match_expressions.as_ref())
         .into_iter()
         .flatten()
         .filter(|e| e.key == "kubernetes.io/metadata.name" && e.operator == "NotIn")
         .flat_map(|e| e.values.clone().unwrap_or_default())
-        .collect()
-}
-
-fn check_namespace_selector(p: &mut Problems, what: &str, selector: Option<&LabelSelector>) {
-    let excluded = excluded_namespaces(selector);
+        .collect();
     let missing: Vec<&str> = EXCLUDED_NAMESPACES
         .iter()
         .copied()
@@ -240,59 +243,27 @@ fn metadata_is_complete_and_versions_agree() {
 
 // ---- rules are exercised by the wasm cases
 
-#[derive(Deserialize)]
-struct CaseFile {
-    cases: Vec<CaseRef>,
-}
-
-#[derive(Deserialize)]
-struct CaseRef {
-    request: String,
-}
-
 /// (group, version, resource[/subresource], operation) of every request a
 /// policy's cases.yaml sends.
 fn case_requests(policy: &Policy) -> Result<BTreeSet<(String, String, String, String)>> {
     let data = policy.dir.join("test_data");
-    let path = data.join("cases.yaml");
-    let file: CaseFile = serde_yaml::from_str(
-        &fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?,
-    )
-    .with_context(|| rel(&path))?;
     let mut out = BTreeSet::new();
-    for case in file.cases {
-        let path = data.join(&case.request);
-        let json: Value = serde_json::from_str(
-            &fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?,
-        )
-        .with_context(|| rel(&path))?;
+    for case in policy_cases::load_case_file(&data.join("cases.yaml"))?.cases {
+        let json = policy_cases::read_json_or_yaml(&data.join(&case.request))?;
         let request = json.get("request").unwrap_or(&json);
-        let field = |obj: &str, key: &str| -> String {
-            request
-                .get(obj)
-                .and_then(|o| o.get(key))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
+        let field = |pointer: &str| -> String {
+            let value = request.pointer(pointer).and_then(Value::as_str);
+            value.unwrap_or_default().to_owned()
         };
-        let mut resource = field("resource", "resource");
-        if let Some(sub) = request
-            .get("subResource")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
+        let (mut resource, sub) = (field("/resource/resource"), field("/subResource"));
+        if !sub.is_empty() {
             resource = format!("{resource}/{sub}");
         }
-        let operation = request
-            .get("operation")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
         out.insert((
-            field("resource", "group"),
-            field("resource", "version"),
+            field("/resource/group"),
+            field("/resource/version"),
             resource,
-            operation,
+            field("/operation"),
         ));
     }
     Ok(out)
@@ -396,45 +367,40 @@ fn examples_match_metadata() {
                     p.add(format!("{what}: no spec"));
                     continue;
                 };
-                p.check(spec.module == module, || {
-                    format!(
-                        "{what}: module is {} but Cargo.toml/metadata.yml make it {module}",
-                        spec.module
-                    )
-                });
-                p.check(spec.rules == rules, || {
-                    format!("{what}: rules differ from metadata.yml's")
-                });
                 let settings = &spec.settings.0;
                 let validate_mode =
                     settings.get("mode").and_then(Value::as_str) == Some("validate");
                 // The one documented exception: a mutating policy run in
                 // its validate mode need not be deployed as mutating.
                 let documented_exception = m.mutating && !spec.mutating && validate_mode;
-                p.check(spec.mutating == m.mutating || documented_exception, || {
-                    format!(
-                        "{what}: mutating is {} but metadata.yml says {} (only a mutating policy with settings mode: validate may set mutating: false)",
-                        spec.mutating, m.mutating
-                    )
-                });
-                p.check(
-                    context_aware_pairs(&spec.context_aware_resources)
-                        == context_aware_pairs(&m.context_aware_resources),
-                    || format!("{what}: contextAwareResources differ from metadata.yml's"),
-                );
                 let audit = spec
                     .background_audit
                     .as_ref()
                     .and_then(|b| serde_json::to_value(b).ok());
-                p.check(audit == Some(Value::Bool(m.background_audit)), || {
-                    format!(
-                        "{what}: backgroundAudit should be spelt out as metadata.yml's ({})",
-                        m.background_audit
-                    )
-                });
-                p.check(spec.mode.is_some(), || {
-                    format!("{what}: mode (protect/monitor) should be spelt out")
-                });
+                p.check_all(&what, [
+                    (
+                        spec.module == module,
+                        format!("module is {} but Cargo.toml/metadata.yml make it {module}", spec.module),
+                    ),
+                    (spec.rules == rules, "rules differ from metadata.yml's".into()),
+                    (
+                        spec.mutating == m.mutating || documented_exception,
+                        format!(
+                            "mutating is {} but metadata.yml says {} (only a mutating policy with settings mode: validate may set mutating: false)",
+                            spec.mutating, m.mutating
+                        ),
+                    ),
+                    (
+                        context_aware_pairs(&spec.context_aware_resources)
+                            == context_aware_pairs(&m.context_aware_resources),
+                        "contextAwareResources differ from metadata.yml's".into(),
+                    ),
+                    (
+                        audit == Some(Value::Bool(m.background_audit)),
+                        format!("backgroundAudit should be spelt out as metadata.yml's ({})", m.background_audit),
+                    ),
+                    (spec.mode.is_some(), "mode (protect/monitor) should be spelt out".into()),
+                ]);
                 check_namespace_selector(&mut p, &what, spec.namespace_selector.as_ref());
                 check_settings(&mut p, wasm.as_ref(), &what, settings);
             }
@@ -444,21 +410,6 @@ fn examples_match_metadata() {
 }
 
 // ---- questions-ui.yml
-
-/// The settings keys of the policy's Settings struct (as serde names them),
-/// through the policy registry.
-fn settings_fields(policy: &Policy) -> Result<BTreeSet<String>> {
-    let info = policy_registry::get(&policy.name)
-        .ok_or_else(|| anyhow!("{} is not in the policy registry", policy.name))?;
-    let fields: BTreeSet<String> = (info.settings_keys)()
-        .iter()
-        .map(|k| (*k).to_owned())
-        .collect();
-    if fields.is_empty() {
-        return Err(anyhow!("{}: Settings has no fields", policy.name));
-    }
-    Ok(fields)
-}
 
 #[test]
 fn questions_ui_covers_every_setting() {
@@ -515,19 +466,19 @@ fn questions_ui_covers_every_setting() {
             }
             variables.insert(var);
         }
-        match settings_fields(&policy) {
-            Ok(fields) => {
-                let missing: Vec<&String> = fields.difference(&variables).collect();
-                let unknown: Vec<&String> = variables.difference(&fields).collect();
-                p.check(missing.is_empty(), || {
-                    format!("{name}/questions-ui.yml: no question for settings {missing:?}")
-                });
-                p.check(unknown.is_empty(), || {
-                    format!("{name}/questions-ui.yml: questions for unknown settings {unknown:?}")
-                });
-            }
-            Err(e) => p.add(format!("{e:#}")),
-        }
+        // The settings keys of the policy's Settings struct (as serde names
+        // them), through the policy registry; shared/policy-registry's tests
+        // check that every policy is there with keys.
+        let keys = policy_registry::get(name).map_or(&[][..], |info| (info.settings_keys)());
+        let fields: BTreeSet<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        let missing: Vec<&String> = fields.difference(&variables).collect();
+        let unknown: Vec<&String> = variables.difference(&fields).collect();
+        p.check(missing.is_empty(), || {
+            format!("{name}/questions-ui.yml: no question for settings {missing:?}")
+        });
+        p.check(unknown.is_empty(), || {
+            format!("{name}/questions-ui.yml: questions for unknown settings {unknown:?}")
+        });
     }
     p.assert_none("questions-ui.yml");
 }
@@ -560,63 +511,38 @@ fn artifacthub_files_are_what_make_artifacthub_writes() {
             continue;
         };
         let image = format!("{OCI_PREFIX}{}:v{}", policy.name, policy.cargo_version);
-        p.check(doc["version"] == policy.cargo_version.as_str(), || {
-            format!(
-                "{}: version is not Cargo.toml's {}",
-                dir.display(),
-                policy.cargo_version
-            )
-        });
-        p.check(
-            doc["containersImages"][0]["image"] == image.as_str(),
-            || {
-                format!(
-                    "{}: containersImages[0].image is not {image}",
-                    dir.display()
-                )
-            },
-        );
-        p.check(text.contains(&format!("kwctl pull {image}")), || {
-            format!(
-                "{}: install does not say `kwctl pull {image}`",
-                dir.display()
-            )
-        });
-        p.check(
-            doc["annotations"]["kubewarden/mutation"].as_str()
-                == Some(if policy.metadata.mutating {
-                    "true"
-                } else {
-                    "false"
-                }),
-            || {
-                format!(
-                    "{}: kubewarden/mutation is not metadata.yml's",
-                    dir.display()
-                )
-            },
-        );
+        let (m, a) = (&policy.metadata, &doc["annotations"]);
+        let mutation = if m.mutating { "true" } else { "false" };
+        let mut checks = vec![
+            (
+                doc["version"] == policy.cargo_version.as_str(),
+                format!("version is not Cargo.toml's {}", policy.cargo_version),
+            ),
+            (
+                doc["containersImages"][0]["image"] == image.as_str(),
+                format!("containersImages[0].image is not {image}"),
+            ),
+            (
+                text.contains(&format!("kwctl pull {image}")),
+                format!("install does not say `kwctl pull {image}`"),
+            ),
+            (
+                a["kubewarden/mutation"].as_str() == Some(mutation),
+                "kubewarden/mutation is not metadata.yml's".into(),
+            ),
+            (
+                a.get("kubewarden/contextAwareResources").is_some() == m.context_aware,
+                "kubewarden/contextAwareResources disagrees with contextAware".into(),
+            ),
+        ];
         for key in [
             "kubewarden/rules",
             "kubewarden/resources",
             "kubewarden/questions-ui",
         ] {
-            p.check(doc["annotations"].get(key).is_some(), || {
-                format!("{}: no {key} annotation", dir.display())
-            });
+            checks.push((a.get(key).is_some(), format!("no {key} annotation")));
         }
-        p.check(
-            doc["annotations"]
-                .get("kubewarden/contextAwareResources")
-                .is_some()
-                == policy.metadata.context_aware,
-            || {
-                format!(
-                    "{}: kubewarden/contextAwareResources disagrees with contextAware",
-                    dir.display()
-                )
-            },
-        );
+        p.check_all(&dir.display().to_string(), checks);
     }
     p.assert_none("artifacthub/");
 }
@@ -718,22 +644,19 @@ fn check_group(
     let group_rules = rule_tuples(spec.rules.as_deref().unwrap_or_default());
     let extra: Vec<_> = group_rules.difference(&union).collect();
     let missing: Vec<_> = union.difference(&group_rules).collect();
-    p.check(extra.is_empty() && missing.is_empty(), || {
-        format!("{what}: rules should be the union of the policies' metadata.yml rules; missing {missing:?}, extra {extra:?}")
-    });
-    p.check(!spec.message.trim().is_empty(), || {
-        format!("{what}: no message")
-    });
     let audit = spec
         .background_audit
         .as_ref()
         .and_then(|b| serde_json::to_value(b).ok());
-    p.check(audit == Some(Value::Bool(true)), || {
-        format!("{what}: backgroundAudit should be true")
-    });
-    p.check(spec.mode.is_some(), || {
-        format!("{what}: mode should be spelt out")
-    });
+    p.check_all(what, [
+        (
+            extra.is_empty() && missing.is_empty(),
+            format!("rules should be the union of the policies' metadata.yml rules; missing {missing:?}, extra {extra:?}"),
+        ),
+        (!spec.message.trim().is_empty(), "no message".into()),
+        (audit == Some(Value::Bool(true)), "backgroundAudit should be true".into()),
+        (spec.mode.is_some(), "mode should be spelt out".into()),
+    ]);
     check_namespace_selector(p, what, spec.namespace_selector.as_ref());
 }
 

@@ -5,21 +5,25 @@ mod common;
 
 use common::{code, policies, run, stderr, stdout, write};
 
-fn no_panic(o: &std::process::Output) {
-    assert!(!stderr(o).contains("panicked"), "{}", stderr(o));
+/// `o` is an input error (exit code 2, no panic) whose stderr says each of
+/// `wanted`.
+fn fails_with(o: &std::process::Output, wanted: &[&str]) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(code(o), 2, "{err}");
+    for w in wanted {
+        assert!(err.contains(w), "{w:?} not in {err}");
+    }
 }
 
 #[test]
 fn no_arguments_is_a_usage_error() {
-    let o = run(&[]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("PATH"), "{}", stderr(&o));
+    fails_with(&run(&[]), &["PATH"]);
 }
 
 #[test]
 fn unknown_output_format_is_a_usage_error() {
-    let o = run(&["--output", "xml", "examples/workloads"]);
-    assert_eq!(code(&o), 2);
+    fails_with(&run(&["--output", "xml", "examples/workloads"]), &[]);
 }
 
 #[test]
@@ -44,23 +48,15 @@ fn file_that_is_not_yaml() {
     );
     let binary = dir.path().join("blob.json");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x9f]).unwrap();
-    let o = run(&[dir.path().to_str().unwrap()]);
-    no_panic(&o);
-    assert_eq!(code(&o), 2);
-    let err = stderr(&o);
-    assert!(
-        err.contains(&format!("{}#0: not a Kubernetes object", text.display())),
-        "{err}"
+    fails_with(
+        &run(&[dir.path().to_str().unwrap()]),
+        &[
+            &format!("{}#0: not a Kubernetes object", text.display()),
+            &format!("{}#1: not valid YAML", broken.display()),
+            &format!("{}: not a text file", binary.display()),
+            "nothing was checked",
+        ],
     );
-    assert!(
-        err.contains(&format!("{}#1: not valid YAML", broken.display())),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("{}: not a text file", binary.display())),
-        "{err}"
-    );
-    assert!(err.contains("nothing was checked"), "{err}");
 }
 
 #[test]
@@ -71,17 +67,12 @@ fn object_without_kind_or_api_version() {
         "pods.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\napiVersion: v1\nmetadata: {name: no-kind}\n---\nkind: Pod\nmetadata: {name: no-version}\n",
     );
-    let o = run(&[f.to_str().unwrap()]);
-    no_panic(&o);
-    assert_eq!(code(&o), 2);
-    let err = stderr(&o);
-    assert!(
-        err.contains(&format!("{}#1: object has no kind", f.display())),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!("{}#2: Pod object has no apiVersion", f.display())),
-        "{err}"
+    fails_with(
+        &run(&[f.to_str().unwrap()]),
+        &[
+            &format!("{}#1: object has no kind", f.display()),
+            &format!("{}#2: Pod object has no apiVersion", f.display()),
+        ],
     );
 }
 
@@ -93,25 +84,18 @@ fn list_item_without_kind_is_located() {
         "list.json",
         r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod"},{"apiVersion":"v1"}]}"#,
     );
-    let o = run(&[f.to_str().unwrap()]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("#0.items[1]: object has no kind"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &run(&[f.to_str().unwrap()]),
+        &["#0.items[1]: object has no kind"],
     );
 }
 
 #[test]
 fn empty_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&[dir.path().to_str().unwrap()]);
-    no_panic(&o);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("folder holds no .yaml, .yml or .json files"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &run(&[dir.path().to_str().unwrap()]),
+        &["folder holds no .yaml, .yml or .json files"],
     );
 }
 
@@ -119,23 +103,17 @@ fn empty_folder() {
 fn folder_of_empty_documents() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "empty.yaml", "---\n# nothing yet\n---\n");
-    let o = run(&[dir.path().to_str().unwrap()]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("no Kubernetes objects"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &run(&[dir.path().to_str().unwrap()]),
+        &["no Kubernetes objects"],
     );
 }
 
 #[test]
 fn missing_path() {
-    let o = run(&["/nonexistent/manifests"]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("/nonexistent/manifests: cannot read"),
-        "{}",
-        stderr(&o)
+    fails_with(
+        &run(&["/nonexistent/manifests"]),
+        &["/nonexistent/manifests: cannot read"],
     );
 }
 
@@ -147,8 +125,7 @@ fn missing_wasm_says_to_run_make_build() {
         wasm.path().to_str().unwrap(),
         "examples/workloads",
     ]);
-    no_panic(&o);
-    assert_eq!(code(&o), 2);
+    fails_with(&o, &["make build"]);
     let err = stderr(&o);
     assert!(
         policies()
@@ -156,34 +133,27 @@ fn missing_wasm_says_to_run_make_build() {
             .any(|p| err.contains(&format!("{p}.wasm"))),
         "{err}"
     );
-    assert!(err.contains("make build"), "{err}");
 }
 
 #[test]
 fn invalid_policy_manifests() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "cap.yaml",
-        "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: x}\nspec:\n  module: registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0\n  mode: enforce\n  rules: []\n",
-    );
-    let o = run(&["--policies", f.to_str().unwrap(), "examples/workloads"]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("unknown mode \"enforce\""),
-        "{}",
-        stderr(&o)
-    );
-    let none = write(
-        dir.path(),
-        "none.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-    );
-    let o = run(&["--policies", none.to_str().unwrap(), "examples/workloads"]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("no ClusterAdmissionPolicy"),
-        "{}",
-        stderr(&o)
-    );
+    for (name, text, wanted) in [
+        (
+            "cap.yaml",
+            "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: x}\nspec:\n  module: registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0\n  mode: enforce\n  rules: []\n",
+            "unknown mode \"enforce\"",
+        ),
+        (
+            "none.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "no ClusterAdmissionPolicy",
+        ),
+    ] {
+        let f = write(dir.path(), name, text);
+        fails_with(
+            &run(&["--policies", f.to_str().unwrap(), "examples/workloads"]),
+            &[wanted],
+        );
+    }
 }
