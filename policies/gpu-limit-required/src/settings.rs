@@ -183,7 +183,7 @@ mod tests {
     fn matches_label(targeting: &NodeTargeting, label: &str) -> bool {
         targeting.labels.iter().any(|p| glob_match(p, label))
     }
-    use gpu_policy_core::entry::{check_settings, settings_error};
+    use gpu_policy_core::entry::settings_error;
 
     fn message(json: &str) -> Option<String> {
         settings_error::<crate::GpuLimitRequired>(json.as_bytes())
@@ -360,28 +360,6 @@ mod tests {
             "{unknown}"
         );
         assert!(unknown.contains("`maxGpusPerPod`"), "{unknown}");
-    }
-
-    #[test]
-    fn invalid_settings_files_are_rejected() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/invalid-settings");
-        let mut count = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read(&path).unwrap();
-            let r = check_settings::<crate::GpuLimitRequired>(&text);
-            assert!(!r.valid, "{} was accepted", path.display());
-            assert!(r.message.is_some_and(|m| !m.is_empty()));
-            count += 1;
-        }
-        assert!(count >= 6, "only {count} invalid settings files");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/valid-settings");
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let r = check_settings::<crate::GpuLimitRequired>(&std::fs::read(&path).unwrap());
-            assert!(r.valid, "{}: {:?}", path.display(), r.message);
-        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, anyhow, ensure};
 use serde::{Deserialize, Serialize};
 
 /// Where the policy crates live, relative to the workspace root.
@@ -137,11 +137,6 @@ impl Metadata {
             _ => Err(anyhow!("annotations: {key} is missing or empty")),
         }
     }
-
-    /// `io.kubewarden.policy.version`.
-    pub fn version(&self) -> Result<&str> {
-        self.annotation("io.kubewarden.policy.version")
-    }
 }
 
 /// Everything about one policy crate the packaging files are made from.
@@ -170,11 +165,10 @@ impl Policy {
         let metadata = Metadata::parse(&read(&metadata_path)?)
             .with_context(|| format!("{}", metadata_path.display()))?;
         let questions_path = dir.join("questions-ui.yml");
-        let questions = if questions_path.exists() {
-            Some(read(&questions_path)?)
-        } else {
-            None
-        };
+        let questions = questions_path
+            .exists()
+            .then(|| read(&questions_path))
+            .transpose()?;
         let readme = read(&dir.join("README.md"))?;
         Ok(Policy {
             name,
@@ -189,7 +183,7 @@ impl Policy {
     /// The version the packaging files use: metadata.yml's, which must be
     /// Cargo.toml's.
     pub fn version(&self) -> Result<&str> {
-        let version = self.metadata.version()?;
+        let version = self.metadata.annotation("io.kubewarden.policy.version")?;
         ensure!(
             version == self.cargo_version,
             "{}: metadata.yml io.kubewarden.policy.version is {version} but Cargo.toml says {}",
@@ -215,11 +209,6 @@ impl Policy {
     /// ClusterAdmissionPolicy.
     pub fn module_uri(&self) -> Result<String> {
         Ok(format!("registry://{}", self.oci_reference()?))
-    }
-
-    /// The git tag that releases this version: `<policy>/v<version>`.
-    pub fn release_tag(&self) -> Result<String> {
-        Ok(format!("{}/v{}", self.name, self.version()?))
     }
 
     /// `artifacthub/<policy>/<version>`, relative to the workspace root.
@@ -293,8 +282,9 @@ struct Package<'a> {
     install: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     maintainers: Vec<Maintainer>,
-    provider: Provider,
-    recommendations: Vec<Recommendation>,
+    // One-key mappings: `provider: {name}`, `recommendations: [{url}]`.
+    provider: BTreeMap<&'static str, &'static str>,
+    recommendations: [BTreeMap<&'static str, &'static str>; 1],
     annotations: BTreeMap<&'static str, String>,
 }
 
@@ -314,16 +304,6 @@ struct Link {
 struct Maintainer {
     name: String,
     email: String,
-}
-
-#[derive(Serialize)]
-struct Provider {
-    name: &'static str,
-}
-
-#[derive(Serialize)]
-struct Recommendation {
-    url: &'static str,
 }
 
 const PKG_HEADER: &str = "\
@@ -383,7 +363,8 @@ pub fn render_package(policy: &Policy, created_at: &str) -> Result<String> {
         policy.name,
         policy.name
     );
-    let tag = policy.release_tag()?;
+    // The git tag that releases this version.
+    let tag = format!("{}/v{version}", policy.name);
     let allow_context_aware = if m.context_aware {
         " \\\n    --allow-context-aware"
     } else {
@@ -448,10 +429,11 @@ pub fn render_package(policy: &Policy, created_at: &str) -> Result<String> {
         ],
         install,
         maintainers: maintainers(m.annotation("io.kubewarden.policy.author")?),
-        provider: Provider { name: "kubewarden" },
-        recommendations: vec![Recommendation {
-            url: "https://artifacthub.io/packages/helm/kubewarden/kubewarden-controller",
-        }],
+        provider: BTreeMap::from([("name", "kubewarden")]),
+        recommendations: [BTreeMap::from([(
+            "url",
+            "https://artifacthub.io/packages/helm/kubewarden/kubewarden-controller",
+        )])],
         annotations,
     };
     Ok(format!("{PKG_HEADER}{}", serde_yaml::to_string(&package)?))
@@ -553,12 +535,11 @@ pub fn write(root: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>> {
 
 /// Fails unless `root` looks like the workspace root.
 pub fn check_root(root: &Path) -> Result<()> {
-    if !root.join(POLICIES_DIR).is_dir() {
-        bail!(
-            "{}: no {POLICIES_DIR}/ folder; run from the workspace root or pass it",
-            root.display()
-        );
-    }
+    ensure!(
+        root.join(POLICIES_DIR).is_dir(),
+        "{}: no {POLICIES_DIR}/ folder; run from the workspace root or pass it",
+        root.display()
+    );
     Ok(())
 }
 

@@ -11,11 +11,8 @@ use crate::input::InputObject;
 pub struct ResourceType {
     /// API group (`""` for core).
     pub group: String,
-    /// API version.
     pub version: String,
-    /// Kind.
     pub kind: String,
-    /// Plural resource name.
     pub resource: String,
     /// Whether objects of this kind live in a namespace.
     pub namespaced: bool,
@@ -24,149 +21,81 @@ pub struct ResourceType {
     pub known: bool,
 }
 
-// (group, kind, plural, namespaced), besides the workload kinds (namespaced,
-// from `WorkloadKind`). Kinds not listed get a guessed plural and are assumed
+// Kinds besides the workload kinds (namespaced, from `WorkloadKind`), as
+// `group/Kind` (`Kind` for core), by scope; the plural is `guess_plural`'s
+// but for `Endpoints`. Kinds not listed get a guessed plural and are assumed
 // namespaced (most custom resources are).
-const KNOWN_KINDS: &[(&str, &str, &str, bool)] = &[
-    ("", "Service", "services", true),
-    ("", "ConfigMap", "configmaps", true),
-    ("", "Secret", "secrets", true),
-    ("", "ServiceAccount", "serviceaccounts", true),
-    ("", "PersistentVolumeClaim", "persistentvolumeclaims", true),
-    ("", "ResourceQuota", "resourcequotas", true),
-    ("", "LimitRange", "limitranges", true),
-    ("", "Endpoints", "endpoints", true),
-    ("", "Event", "events", true),
-    ("", "PodTemplate", "podtemplates", true),
-    ("", "Namespace", "namespaces", false),
-    ("", "Node", "nodes", false),
-    ("", "PersistentVolume", "persistentvolumes", false),
-    ("apps", "ControllerRevision", "controllerrevisions", true),
-    (
-        "autoscaling",
-        "HorizontalPodAutoscaler",
-        "horizontalpodautoscalers",
-        true,
-    ),
-    (
-        "policy",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        true,
-    ),
-    (
-        "networking.k8s.io",
-        "NetworkPolicy",
-        "networkpolicies",
-        true,
-    ),
-    ("networking.k8s.io", "Ingress", "ingresses", true),
-    ("networking.k8s.io", "IngressClass", "ingressclasses", false),
-    ("discovery.k8s.io", "EndpointSlice", "endpointslices", true),
-    ("rbac.authorization.k8s.io", "Role", "roles", true),
-    (
-        "rbac.authorization.k8s.io",
-        "RoleBinding",
-        "rolebindings",
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "ClusterRole",
-        "clusterroles",
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        false,
-    ),
-    ("storage.k8s.io", "StorageClass", "storageclasses", false),
-    ("storage.k8s.io", "CSIDriver", "csidrivers", false),
-    (
-        "scheduling.k8s.io",
-        "PriorityClass",
-        "priorityclasses",
-        false,
-    ),
-    ("node.k8s.io", "RuntimeClass", "runtimeclasses", false),
-    (
-        "apiextensions.k8s.io",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations",
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-        "mutatingwebhookconfigurations",
-        false,
-    ),
-    (
-        "policies.kubewarden.io",
-        "ClusterAdmissionPolicy",
-        "clusteradmissionpolicies",
-        false,
-    ),
-    (
-        "policies.kubewarden.io",
-        "ClusterAdmissionPolicyGroup",
-        "clusteradmissionpolicygroups",
-        false,
-    ),
-    (
-        "policies.kubewarden.io",
-        "AdmissionPolicy",
-        "admissionpolicies",
-        true,
-    ),
-    (
-        "policies.kubewarden.io",
-        "AdmissionPolicyGroup",
-        "admissionpolicygroups",
-        true,
-    ),
-    (
-        "policies.kubewarden.io",
-        "PolicyServer",
-        "policyservers",
-        false,
-    ),
+const NAMESPACED_KINDS: [&str; 20] = [
+    "Service",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+    "ResourceQuota",
+    "LimitRange",
+    "Endpoints",
+    "Event",
+    "PodTemplate",
+    "apps/ControllerRevision",
+    "autoscaling/HorizontalPodAutoscaler",
+    "policy/PodDisruptionBudget",
+    "networking.k8s.io/NetworkPolicy",
+    "networking.k8s.io/Ingress",
+    "discovery.k8s.io/EndpointSlice",
+    "rbac.authorization.k8s.io/Role",
+    "rbac.authorization.k8s.io/RoleBinding",
+    "policies.kubewarden.io/AdmissionPolicy",
+    "policies.kubewarden.io/AdmissionPolicyGroup",
+];
+const CLUSTER_SCOPED_KINDS: [&str; 16] = [
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "networking.k8s.io/IngressClass",
+    "rbac.authorization.k8s.io/ClusterRole",
+    "rbac.authorization.k8s.io/ClusterRoleBinding",
+    "storage.k8s.io/StorageClass",
+    "storage.k8s.io/CSIDriver",
+    "scheduling.k8s.io/PriorityClass",
+    "node.k8s.io/RuntimeClass",
+    "apiextensions.k8s.io/CustomResourceDefinition",
+    "admissionregistration.k8s.io/ValidatingWebhookConfiguration",
+    "admissionregistration.k8s.io/MutatingWebhookConfiguration",
+    "policies.kubewarden.io/ClusterAdmissionPolicy",
+    "policies.kubewarden.io/ClusterAdmissionPolicyGroup",
+    "policies.kubewarden.io/PolicyServer",
 ];
 
 impl ResourceType {
-    /// The type of an object with this `apiVersion` and `kind`.
     pub fn of(api_version: &str, kind: &str) -> Self {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
         let known = WorkloadKind::from_group_kind(group, kind)
-            .map(|k| (k.resource(), true))
+            .map(|k| (k.resource().to_owned(), true))
             .or_else(|| {
-                KNOWN_KINDS
-                    .iter()
-                    .find(|(g, k, _, _)| *g == group && *k == kind)
-                    .map(|(_, _, plural, namespaced)| (*plural, *namespaced))
+                let key = format!("{group}/{kind}");
+                let key = key.trim_start_matches('/');
+                let namespaced = NAMESPACED_KINDS.contains(&key);
+                if !namespaced && !CLUSTER_SCOPED_KINDS.contains(&key) {
+                    return None;
+                }
+                let plural = match kind {
+                    "Endpoints" => "endpoints".to_owned(),
+                    _ => guess_plural(kind),
+                };
+                Some((plural, namespaced))
             });
-        let (resource, namespaced) = match known {
-            Some((plural, namespaced)) => (plural.to_owned(), namespaced),
-            None => (guess_plural(kind), true),
-        };
+        let known_kind = known.is_some();
+        let (resource, namespaced) = known.unwrap_or_else(|| (guess_plural(kind), true));
         Self {
             group: group.to_owned(),
             version: version.to_owned(),
             kind: kind.to_owned(),
             resource,
             namespaced,
-            known: known.is_some(),
+            known: known_kind,
         }
     }
 }
@@ -193,7 +122,6 @@ pub fn guess_plural(kind: &str) -> String {
 /// An input object ready for the policies.
 #[derive(Debug, Clone)]
 pub struct Admission {
-    /// The object's type.
     pub resource_type: ResourceType,
     /// The namespace the request is made in (`None` for cluster-scoped kinds).
     pub namespace: Option<String>,
@@ -222,11 +150,9 @@ pub fn build(input: &InputObject, index: usize) -> Admission {
     if let Some(ns) = &namespace
         && let Some(map) = object.as_object_mut()
     {
-        let meta = map
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        let meta = map.entry("metadata").or_insert(Value::Null);
         if meta.is_null() {
-            *meta = Value::Object(serde_json::Map::new());
+            *meta = json!({});
         }
         if let Some(meta) = meta.as_object_mut() {
             meta.insert("namespace".to_owned(), Value::String(ns.clone()));
@@ -328,14 +254,9 @@ mod tests {
     fn numeric_quantities_become_strings() {
         let mut v = json!({"spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": 2, "cpu": 0.5}}, "ports": [{"containerPort": 80}]}]}});
         normalize_quantities(&mut v);
-        assert_eq!(
-            v["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"],
-            "2"
-        );
-        assert_eq!(
-            v["spec"]["containers"][0]["resources"]["limits"]["cpu"],
-            "0.5"
-        );
+        let limits = &v["spec"]["containers"][0]["resources"]["limits"];
+        assert_eq!(limits["nvidia.com/gpu"], "2");
+        assert_eq!(limits["cpu"], "0.5");
         assert_eq!(v["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
     }
 
@@ -356,6 +277,9 @@ mod tests {
         assert!(d.known && d.namespaced);
         let ns = ResourceType::of("v1", "Namespace");
         assert!(!ns.namespaced);
+        assert_eq!(ResourceType::of("v1", "Endpoints").resource, "endpoints");
+        let np = ResourceType::of("networking.k8s.io/v1", "NetworkPolicy");
+        assert!(np.known && np.resource == "networkpolicies");
         let crd = ResourceType::of("example.com/v1alpha1", "GpuPolicy");
         assert_eq!(crd.resource, "gpupolicies");
         assert!(!crd.known && crd.namespaced);

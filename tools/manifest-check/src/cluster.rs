@@ -7,7 +7,7 @@ use policy_runner::{CapabilityError, HostCapabilities, KubernetesRequest};
 use serde_json::{Value, json};
 
 use crate::admission::ResourceType;
-use crate::selection::labels_of;
+use crate::selection::{Requirement, labels_of};
 
 /// Namespaces every cluster has; answered (with only their name label) when
 /// the input does not define them, so a pod in `default` is judged on
@@ -34,14 +34,8 @@ impl InMemoryCluster {
     pub fn new<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Self {
         let mut cluster = Self::default();
         for object in objects {
-            let api_version = object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let kind = object
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let text = |key| object.get(key).and_then(Value::as_str).unwrap_or_default();
+            let (api_version, kind) = (text("apiVersion"), text("kind"));
             let mut object = object.clone();
             crate::admission::normalize_quantities(&mut object);
             let namespaced = ResourceType::of(api_version, kind).namespaced;
@@ -181,11 +175,8 @@ impl HostCapabilities for InMemoryCluster {
                             .as_deref()
                             .is_none_or(|ns| meta_str(o, "namespace") == Some(ns))
                 });
-                match found {
-                    Some(object) => serde_json::to_vec(object)
-                        .map_err(|e| CapabilityError::Failed(e.to_string())),
-                    None => Err(not_found(kind, name, namespace.as_deref())),
-                }
+                let object = found.ok_or_else(|| not_found(kind, name, namespace.as_deref()))?;
+                serde_json::to_vec(object).map_err(|e| CapabilityError::Failed(e.to_string()))
             }
             KubernetesRequest::KubernetesListResourceNamespace {
                 api_version,
@@ -218,60 +209,28 @@ impl HostCapabilities for InMemoryCluster {
     }
 }
 
-/// One term of an equality-based selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Term {
-    key: String,
-    op: Op,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Op {
-    Equals(String),
-    NotEquals(String),
-    Exists,
-    NotExists,
-}
-
-impl Term {
-    fn matches(&self, value: Option<&str>) -> bool {
-        match &self.op {
-            Op::Equals(v) => value == Some(v.as_str()),
-            Op::NotEquals(v) => value != Some(v.as_str()),
-            Op::Exists => value.is_some(),
-            Op::NotExists => value.is_none(),
-        }
-    }
-}
-
-fn parse_equality_selector(text: &str) -> Result<Vec<Term>, String> {
+/// An equality-based selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`), as the
+/// `matchExpressions` it is equivalent to.
+fn parse_equality_selector(text: &str) -> Result<Vec<Requirement>, String> {
     let mut terms = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if part.contains(" in ") || part.contains(" notin ") || part.contains('(') {
             return Err(format!("set-based term {part:?} is not supported offline"));
         }
-        let term = if let Some((k, v)) = part.split_once("!=") {
-            Term {
-                key: k.trim().to_owned(),
-                op: Op::NotEquals(v.trim().to_owned()),
-            }
+        let (key, operator, value) = if let Some((k, v)) = part.split_once("!=") {
+            (k, "NotIn", Some(v))
         } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-            Term {
-                key: k.trim().to_owned(),
-                op: Op::Equals(v.trim().to_owned()),
-            }
+            (k, "In", Some(v))
         } else if let Some(k) = part.strip_prefix('!') {
-            Term {
-                key: k.trim().to_owned(),
-                op: Op::NotExists,
-            }
+            (k, "DoesNotExist", None)
         } else {
-            Term {
-                key: part.to_owned(),
-                op: Op::Exists,
-            }
+            (part, "Exists", None)
         };
-        terms.push(term);
+        terms.push(Requirement {
+            key: key.trim().to_owned(),
+            operator: operator.to_owned(),
+            values: value.map(|v| v.trim().to_owned()).into_iter().collect(),
+        });
     }
     Ok(terms)
 }
@@ -330,23 +289,16 @@ mod tests {
     #[test]
     fn lists_by_namespace_and_selector() {
         let c = cluster();
-        assert_eq!(items(c.kubernetes(&list_ns("ml", None)).unwrap()).len(), 1);
-        assert_eq!(
-            items(c.kubernetes(&list_ns("empty", None)).unwrap()).len(),
-            0
-        );
-        assert_eq!(
-            items(c.kubernetes(&list_ns("ml", Some("fence=yes"))).unwrap()).len(),
-            1
-        );
-        assert_eq!(
-            items(c.kubernetes(&list_ns("ml", Some("fence!=yes"))).unwrap()).len(),
-            0
-        );
-        assert_eq!(
-            items(c.kubernetes(&list_ns("ml", Some("!fence"))).unwrap()).len(),
-            0
-        );
+        for (ns, selector, expected) in [
+            ("ml", None, 1),
+            ("empty", None, 0),
+            ("ml", Some("fence=yes"), 1),
+            ("ml", Some("fence!=yes"), 0),
+            ("ml", Some("!fence"), 0),
+        ] {
+            let listed = items(c.kubernetes(&list_ns(ns, selector)).unwrap());
+            assert_eq!(listed.len(), expected, "{ns} {selector:?}");
+        }
         assert!(c.kubernetes(&list_ns("ml", Some("a in (b)"))).is_err());
         let all = KubernetesRequest::KubernetesListResourceAll {
             api_version: "networking.k8s.io/v1".into(),

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use policy_registry::names as project_policies;
 use policy_runner::ContextAwareResource;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::expression::Expr;
 use crate::input::{self, InputObject};
-use crate::project_policies;
 use crate::selection::{LabelSelector, Rule};
 
 /// `spec.mode`.
@@ -35,7 +35,6 @@ pub enum Wasm {
 }
 
 impl Wasm {
-    /// The file to load.
     pub fn path(&self, wasm_dir: &Path) -> PathBuf {
         match self {
             Self::Project(name) => wasm_dir.join(format!("{name}.wasm")),
@@ -54,9 +53,7 @@ pub struct Member {
     pub wasm: Option<Wasm>,
     /// The module reference as written.
     pub module: String,
-    /// Settings passed to `validate`.
     pub settings: Value,
-    /// Resource types the module may read.
     pub context_aware_resources: Vec<ContextAwareResource>,
 }
 
@@ -78,6 +75,16 @@ pub enum Body {
     },
 }
 
+impl Body {
+    /// The members that run: the one of a single policy, or the group's.
+    pub fn members(&self) -> &[Member] {
+        match self {
+            Self::Single(m) => std::slice::from_ref(m),
+            Self::Group { members, .. } => members,
+        }
+    }
+}
+
 /// One policy as configured for the run.
 #[derive(Debug, Clone)]
 pub struct PolicyConfig {
@@ -85,50 +92,31 @@ pub struct PolicyConfig {
     pub name: String,
     /// Where it was configured (metadata.yml or `file#doc`).
     pub origin: String,
-    /// Which requests it sees.
     pub rules: Vec<Rule>,
-    /// `namespaceSelector`.
     pub namespace_selector: Option<LabelSelector>,
-    /// `objectSelector`.
     pub object_selector: Option<LabelSelector>,
-    /// `mode`.
     pub mode: Mode,
-    /// `mutating`: whether a mutation is allowed.
     pub mutating: bool,
     /// For a namespaced AdmissionPolicy(Group): the only namespace it sees.
     pub only_namespace: Option<String>,
-    /// What runs.
     pub body: Body,
 }
 
 /// A policy from `--policies` that cannot be run offline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedPolicy {
-    /// Its name.
     pub name: String,
-    /// Where it was read.
     pub origin: String,
-    /// Why it is skipped.
     pub reason: String,
 }
 
 /// The run's policy configuration.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
-    /// Policies to run.
     pub policies: Vec<PolicyConfig>,
-    /// Policies that are not run.
     pub skipped: Vec<SkippedPolicy>,
     /// Things the user should know about how the configuration was read.
     pub notes: Vec<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Metadata {
-    rules: Vec<Rule>,
-    mutating: bool,
-    context_aware_resources: Vec<ContextAwareResource>,
 }
 
 /// Every project policy, `settings: {}`, rules and contextAwareResources
@@ -139,12 +127,14 @@ pub fn defaults(root: &Path) -> Result<PolicySet> {
         let path = root.join("policies").join(policy).join("metadata.yml");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let metadata: Metadata = serde_yaml::from_str(&text)
+        // metadata.yml's rules, mutating and contextAwareResources read as a
+        // policy's spec would be.
+        let metadata: PolicySpec = serde_yaml::from_str(&text)
             .with_context(|| format!("cannot read rules from {}", path.display()))?;
         set.policies.push(PolicyConfig {
             name: policy.to_owned(),
             origin: path.display().to_string(),
-            rules: metadata.rules,
+            rules: metadata.rules.unwrap_or_default(),
             namespace_selector: None,
             object_selector: None,
             mode: Mode::Protect,
@@ -280,15 +270,11 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
             .validate()
             .map_err(|e| anyhow::anyhow!("{kind} {name}: {e}"))?;
     }
-    let rules = match spec.rules {
-        Some(rules) => rules,
-        None => {
-            set.notes.push(format!(
-                "{origin}: {kind} {name} has no rules, so it selects no object"
-            ));
-            Vec::new()
-        }
-    };
+    if spec.rules.is_none() {
+        set.notes.push(format!(
+            "{origin}: {kind} {name} has no rules, so it selects no object"
+        ));
+    }
     if spec
         .match_conditions
         .as_ref()
@@ -393,7 +379,7 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
     set.policies.push(PolicyConfig {
         name,
         origin,
-        rules,
+        rules: spec.rules.unwrap_or_default(),
         namespace_selector: spec.namespace_selector,
         object_selector: spec.object_selector,
         mode,

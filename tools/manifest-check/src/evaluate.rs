@@ -15,7 +15,7 @@ use crate::cluster::{InMemoryCluster, NAME_LABEL};
 use crate::config::{Body, Member, Mode, PolicyConfig, PolicySet, SkippedPolicy, Wasm};
 use crate::input::InputObject;
 use crate::patch;
-use crate::selection::{labels_of, rules_match};
+use crate::selection::labels_of;
 
 /// The outcome of one policy on one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -27,14 +27,12 @@ pub enum Verdict {
     Mutate,
     /// Rejected by a policy in monitor mode: reported, does not fail the run.
     MonitorReject,
-    /// Rejected.
     Reject,
     /// The policy's rules select the object but a selector excludes it.
     Skip,
 }
 
 impl Verdict {
-    /// The label shown in reports.
     pub fn label(self) -> &'static str {
         match self {
             Self::Accept => "ACCEPT",
@@ -52,9 +50,7 @@ pub struct Finding {
     /// Index into [`Outcome::objects`].
     #[serde(skip)]
     pub object: usize,
-    /// Policy (or group) name.
     pub policy: String,
-    /// The verdict.
     pub verdict: Verdict,
     /// Rejection message or skip reason.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,15 +58,31 @@ pub struct Finding {
     /// For MUTATE: the RFC 6902 patch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patch: Option<Vec<Value>>,
-    /// Warnings the policy returned.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+impl Finding {
+    fn new(
+        object: usize,
+        config: &PolicyConfig,
+        verdict: Verdict,
+        message: Option<String>,
+    ) -> Self {
+        Self {
+            object,
+            policy: config.name.clone(),
+            verdict,
+            message,
+            patch: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// An input object as reported.
 #[derive(Debug, Clone)]
 pub struct CheckedObject {
-    /// The input.
     pub input: InputObject,
     /// Namespace the request was made in (`None`: cluster-scoped).
     pub namespace: Option<String>,
@@ -79,29 +91,31 @@ pub struct CheckedObject {
 }
 
 impl CheckedObject {
+    /// `namespace/name`, or `name` for cluster-scoped objects.
+    pub fn name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.input.display_name()),
+            None => self.input.display_name(),
+        }
+    }
+
     /// `Kind/namespace/name`, or `Kind/name` for cluster-scoped objects.
     pub fn label(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{ns}/{}", self.input.kind(), self.input.display_name()),
-            None => format!("{}/{}", self.input.kind(), self.input.display_name()),
-        }
+        format!("{}/{}", self.input.kind(), self.name())
     }
 }
 
 /// Everything a report needs.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// Every input object.
     pub objects: Vec<CheckedObject>,
     /// Results, grouped by object in input order, policies in config order.
     pub findings: Vec<Finding>,
     /// Objects no policy's rules select.
     pub not_checked: Vec<usize>,
-    /// Policies not run.
     pub skipped_policies: Vec<SkippedPolicy>,
     /// Notes on the configuration and approximations.
     pub notes: Vec<String>,
-    /// Policies run, in order.
     pub policies: Vec<String>,
 }
 
@@ -111,24 +125,18 @@ impl Outcome {
         self.findings.iter().any(|f| f.verdict == Verdict::Reject)
     }
 
-    /// How many findings have each verdict.
-    pub fn counts(&self) -> BTreeMap<Verdict, usize> {
-        let mut counts = BTreeMap::new();
-        for f in &self.findings {
-            *counts.entry(f.verdict).or_insert(0) += 1;
-        }
-        counts
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.verdict == verdict)
+            .count()
     }
-}
-
-struct LoadedMember {
-    member: Member,
-    runner: Option<PolicyRunner>,
 }
 
 struct LoadedPolicy {
     config: PolicyConfig,
-    members: Vec<LoadedMember>,
+    /// One per member of `config.body`, in order; `None`: not run.
+    runners: Vec<Option<PolicyRunner>>,
 }
 
 /// The configured policies, compiled and instantiated.
@@ -147,10 +155,7 @@ impl Engine {
         let needed: BTreeSet<Wasm> = set
             .policies
             .iter()
-            .flat_map(|p| match &p.body {
-                Body::Single(m) => vec![m],
-                Body::Group { members, .. } => members.iter().collect(),
-            })
+            .flat_map(|p| p.body.members())
             .filter_map(|m| m.wasm.clone())
             .collect();
         let missing: Vec<String> = needed
@@ -170,12 +175,8 @@ impl Engine {
         let mut policies = Vec::new();
         let mut errors = Vec::new();
         for config in set.policies {
-            let members = match &config.body {
-                Body::Single(m) => vec![m.clone()],
-                Body::Group { members, .. } => members.clone(),
-            };
-            let mut loaded = Vec::new();
-            for member in members {
+            let mut runners = Vec::new();
+            for member in config.body.members() {
                 let runner = match member.wasm.as_ref().and_then(|w| compiled.get(w)) {
                     None => None,
                     Some(module) => {
@@ -187,26 +188,23 @@ impl Engine {
                             Ok(r) if r.valid => {}
                             Ok(r) => errors.push(format!(
                                 "{} ({}): settings rejected by {}: {}",
-                                display_member(&config, &member),
+                                display_member(&config, member),
                                 config.origin,
                                 member.module,
                                 r.message.unwrap_or_default()
                             )),
                             Err(e) => errors.push(format!(
                                 "{} ({}): {e:#}",
-                                display_member(&config, &member),
+                                display_member(&config, member),
                                 config.origin
                             )),
                         }
                         Some(runner)
                     }
                 };
-                loaded.push(LoadedMember { member, runner });
+                runners.push(runner);
             }
-            policies.push(LoadedPolicy {
-                config,
-                members: loaded,
-            });
+            policies.push(LoadedPolicy { config, runners });
         }
         if !errors.is_empty() {
             bail!(
@@ -263,7 +261,11 @@ impl Engine {
         index: usize,
     ) -> Option<Finding> {
         let config = &policy.config;
-        if !rules_match(&config.rules, &admission.resource_type, "CREATE") {
+        if !config
+            .rules
+            .iter()
+            .any(|r| r.matches(&admission.resource_type, "CREATE"))
+        {
             return None;
         }
         if let Some(only) = &config.only_namespace
@@ -271,23 +273,15 @@ impl Engine {
         {
             return None;
         }
-        let finding = |verdict, message: Option<String>| Finding {
-            object: index,
-            policy: config.name.clone(),
-            verdict,
-            message,
-            patch: None,
-            warnings: Vec::new(),
-        };
+        let finding = |verdict, message| Finding::new(index, config, verdict, message);
         if let Some(why) = self.excluded(config, input, admission) {
             return Some(finding(Verdict::Skip, Some(why)));
         }
         let request = &admission.request;
         Some(match &config.body {
-            Body::Single(_) => {
-                let member = policy.members.first()?;
-                let runner = member.runner.as_ref()?;
-                let response = run(runner, request, &member.member.settings);
+            Body::Single(member) => {
+                let runner = policy.runners.first()?.as_ref()?;
+                let response = run(runner, request, &member.settings);
                 let object = request.get("object").unwrap_or(&Value::Null);
                 single_finding(config, index, object, response)
             }
@@ -300,25 +294,24 @@ impl Engine {
                 let mut verdicts = BTreeMap::new();
                 let mut rejections = Vec::new();
                 let mut warnings = Vec::new();
-                for member in &policy.members {
-                    let Some(runner) = &member.runner else {
+                for (member, runner) in config.body.members().iter().zip(&policy.runners) {
+                    let Some(runner) = runner else {
                         continue;
                     };
-                    let response = run(runner, request, &member.member.settings);
+                    let response = run(runner, request, &member.settings);
                     warnings.extend(response.warnings.clone().unwrap_or_default());
                     if !response.accepted {
                         rejections.push(format!(
                             "{}: {}",
-                            member.member.name,
+                            member.name,
                             response.message.unwrap_or_default()
                         ));
                     }
-                    verdicts.insert(member.member.name.clone(), response.accepted);
+                    verdicts.insert(member.name.clone(), response.accepted);
                 }
-                let accepted = match expression {
-                    Some(expr) => expr.eval(&verdicts),
-                    None => verdicts.values().all(|v| *v),
-                };
+                let accepted = expression
+                    .as_ref()
+                    .map_or_else(|| verdicts.values().all(|v| *v), |e| e.eval(&verdicts));
                 let mut f = if accepted {
                     finding(Verdict::Accept, None)
                 } else {
@@ -404,9 +397,7 @@ fn run(runner: &PolicyRunner, request: &Value, settings: &Value) -> ValidationRe
             accepted: false,
             message: Some(format!("policy error: {e:#}")),
             code: Some(500),
-            mutated_object: None,
-            warnings: None,
-            audit_annotations: None,
+            ..ValidationResponse::default()
         })
 }
 
@@ -416,14 +407,8 @@ fn single_finding(
     object: &Value,
     response: ValidationResponse,
 ) -> Finding {
-    let mut finding = Finding {
-        object: index,
-        policy: config.name.clone(),
-        verdict: Verdict::Accept,
-        message: None,
-        patch: None,
-        warnings: response.warnings.unwrap_or_default(),
-    };
+    let mut finding = Finding::new(index, config, Verdict::Accept, None);
+    finding.warnings = response.warnings.unwrap_or_default();
     if !response.accepted {
         finding.verdict = reject_verdict(config.mode);
         finding.message = Some(
@@ -440,15 +425,12 @@ fn single_finding(
     if ops.is_empty() {
         return finding;
     }
+    finding.patch = Some(ops);
     match (config.mode, config.mutating) {
         (Mode::Monitor, _) => {
             finding.message = Some("monitor mode: the mutation below is not applied".to_owned());
-            finding.patch = Some(ops);
         }
-        (Mode::Protect, true) => {
-            finding.verdict = Verdict::Mutate;
-            finding.patch = Some(ops);
-        }
+        (Mode::Protect, true) => finding.verdict = Verdict::Mutate,
         (Mode::Protect, false) => {
             // policy-server's answer to a mutation from a non-mutating policy.
             finding.verdict = Verdict::Reject;
@@ -456,7 +438,6 @@ fn single_finding(
                 "The policy attempted to mutate the request, but it is currently configured to not allow mutations (set mutating: true)"
                     .to_owned(),
             );
-            finding.patch = Some(ops);
         }
     }
     finding

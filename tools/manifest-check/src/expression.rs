@@ -8,15 +8,11 @@ use std::collections::BTreeMap;
 /// A parsed group expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
-    /// `true` / `false`.
     Literal(bool),
     /// `member()`: whether that member accepted.
     Member(String),
-    /// `!e`.
     Not(Box<Expr>),
-    /// `a && b`.
     And(Box<Expr>, Box<Expr>),
-    /// `a || b`.
     Or(Box<Expr>, Box<Expr>),
 }
 
@@ -131,7 +127,6 @@ impl Expr {
         Ok(expr)
     }
 
-    /// Member names the expression calls.
     pub fn members(&self, out: &mut Vec<String>) {
         match self {
             Self::Literal(_) => {}

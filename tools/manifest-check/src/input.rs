@@ -15,9 +15,7 @@ use serde_json::Value;
 pub struct Source {
     /// The file (`-` for stdin).
     pub file: PathBuf,
-    /// Document index in the file, from 0.
     pub document: usize,
-    /// Index in `items` when the object came from a `List`.
     pub item: Option<usize>,
 }
 
@@ -38,9 +36,7 @@ impl fmt::Display for Source {
 /// One Kubernetes object read from the input (apiVersion and kind checked).
 #[derive(Debug, Clone)]
 pub struct InputObject {
-    /// Where it was read.
     pub source: Source,
-    /// The object as JSON.
     pub object: Value,
 }
 
@@ -55,7 +51,6 @@ impl InputObject {
         str_field(&self.object, "kind").unwrap_or_default()
     }
 
-    /// `metadata.<field>` as a string.
     pub fn meta(&self, field: &str) -> Option<&str> {
         self.object.get("metadata")?.get(field)?.as_str()
     }
@@ -79,7 +74,6 @@ fn str_field<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 pub struct InputError {
     /// `file`, `file#doc` or `file#doc.items[i]`.
     pub location: String,
-    /// What is wrong.
     pub message: String,
 }
 
@@ -94,10 +88,17 @@ impl fmt::Display for InputError {
 pub struct Inputs {
     /// The objects, in file order (files sorted within each folder).
     pub objects: Vec<InputObject>,
-    /// Every problem found.
     pub errors: Vec<InputError>,
-    /// How many files were read.
     pub files: usize,
+}
+
+impl Inputs {
+    fn error(&mut self, location: impl fmt::Display, message: impl Into<String>) {
+        self.errors.push(InputError {
+            location: location.to_string(),
+            message: message.into(),
+        });
+    }
 }
 
 /// File extensions read from folders (files named explicitly are read
@@ -113,33 +114,21 @@ pub fn load(paths: &[PathBuf]) -> Inputs {
             let mut text = String::new();
             match std::io::stdin().read_to_string(&mut text) {
                 Ok(_) => parse_text(&text, path, &mut inputs),
-                Err(e) => inputs.errors.push(InputError {
-                    location: "-".to_owned(),
-                    message: format!("cannot read stdin: {e}"),
-                }),
+                Err(e) => inputs.error("-", format!("cannot read stdin: {e}")),
             }
             inputs.files += 1;
             continue;
         }
         match std::fs::metadata(path) {
-            Err(e) => inputs.errors.push(InputError {
-                location: path.display().to_string(),
-                message: format!("cannot read: {e}"),
-            }),
+            Err(e) => inputs.error(path.display(), format!("cannot read: {e}")),
             Ok(meta) if meta.is_dir() => {
                 let mut files = Vec::new();
                 if let Err(e) = collect_files(path, &mut files) {
-                    inputs.errors.push(InputError {
-                        location: path.display().to_string(),
-                        message: format!("cannot read folder: {e}"),
-                    });
+                    inputs.error(path.display(), format!("cannot read folder: {e}"));
                     continue;
                 }
                 if files.is_empty() {
-                    inputs.errors.push(InputError {
-                        location: path.display().to_string(),
-                        message: "folder holds no .yaml, .yml or .json files".to_owned(),
-                    });
+                    inputs.error(path.display(), "folder holds no .yaml, .yml or .json files");
                 }
                 for file in files {
                     load_file(&file, &mut inputs);
@@ -182,22 +171,17 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn load_file(path: &Path, inputs: &mut Inputs) {
     inputs.files += 1;
     match std::fs::read(path) {
-        Err(e) => inputs.errors.push(InputError {
-            location: path.display().to_string(),
-            message: format!("cannot read: {e}"),
-        }),
+        Err(e) => inputs.error(path.display(), format!("cannot read: {e}")),
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => parse_text(&text, path, inputs),
-            Err(_) => inputs.errors.push(InputError {
-                location: path.display().to_string(),
-                message: "not a text file (invalid UTF-8): expected Kubernetes YAML or JSON"
-                    .to_owned(),
-            }),
+            Err(_) => inputs.error(
+                path.display(),
+                "not a text file (invalid UTF-8): expected Kubernetes YAML or JSON",
+            ),
         },
     }
 }
 
-/// Parses the documents of one file into `inputs`.
 pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
     for (document, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let source = Source {
@@ -208,10 +192,7 @@ pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
         let mut value = match serde_yaml::Value::deserialize(de) {
             Ok(v) => v,
             Err(e) => {
-                inputs.errors.push(InputError {
-                    location: source.to_string(),
-                    message: format!("not valid YAML or JSON: {e}"),
-                });
+                inputs.error(source, format!("not valid YAML or JSON: {e}"));
                 // The parser cannot resynchronise after a syntax error.
                 return;
             }
@@ -220,30 +201,22 @@ pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
             continue; // an empty document (`---` alone, comments only)
         }
         if let Err(e) = value.apply_merge() {
-            inputs.errors.push(InputError {
-                location: source.to_string(),
-                message: format!("invalid YAML merge key: {e}"),
-            });
+            inputs.error(source, format!("invalid YAML merge key: {e}"));
             continue;
         }
         match serde_json::to_value(&value) {
             Ok(json) => add_document(json, source, inputs),
-            Err(e) => inputs.errors.push(InputError {
-                location: source.to_string(),
-                message: format!(
-                    "cannot be represented as JSON (Kubernetes objects are JSON): {e}"
-                ),
-            }),
+            Err(e) => inputs.error(
+                source,
+                format!("cannot be represented as JSON (Kubernetes objects are JSON): {e}"),
+            ),
         }
     }
 }
 
 fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
     if let Err(message) = check_object(&value) {
-        inputs.errors.push(InputError {
-            location: source.to_string(),
-            message,
-        });
+        inputs.error(&source, message);
         return;
     }
     let is_list = value
@@ -259,10 +232,7 @@ fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
         return;
     }
     let Some(Value::Array(items)) = value.get("items") else {
-        inputs.errors.push(InputError {
-            location: source.to_string(),
-            message: "a List's items must be a sequence of objects".to_owned(),
-        });
+        inputs.error(&source, "a List's items must be a sequence of objects");
         return;
     };
     for (index, item) in items.iter().enumerate() {
@@ -275,10 +245,7 @@ fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
                 source: item_source,
                 object: item.clone(),
             }),
-            Err(message) => inputs.errors.push(InputError {
-                location: item_source.to_string(),
-                message,
-            }),
+            Err(message) => inputs.error(&item_source, message),
         }
     }
 }

@@ -19,12 +19,6 @@ pub mod progress;
 pub mod report;
 pub mod selection;
 
-/// The policies this project builds, by crate (= module) name: those of
-/// the policy registry.
-pub fn project_policies() -> impl Iterator<Item = &'static str> {
-    policy_registry::names()
-}
-
 /// Exit codes (documented in `--help`).
 pub mod exit {
     /// Every checked object was accepted (or only monitor-mode rejections).

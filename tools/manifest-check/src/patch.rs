@@ -8,7 +8,6 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-/// The operations that turn `from` into `to`.
 pub fn diff(from: &Value, to: &Value) -> Vec<Value> {
     let mut ops = Vec::new();
     walk(from, to, "", &mut ops);

@@ -25,7 +25,6 @@ impl Progress {
         }
     }
 
-    /// `done` objects are checked.
     pub fn update(&mut self, done: usize) {
         if !self.enabled {
             return;

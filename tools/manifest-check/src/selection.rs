@@ -39,18 +39,10 @@ impl Rule {
     }
 }
 
-/// Whether any rule selects the request.
-pub fn rules_match(rules: &[Rule], resource_type: &ResourceType, operation: &str) -> bool {
-    rules.iter().any(|r| r.matches(resource_type, operation))
-}
-
-/// A Kubernetes label selector.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LabelSelector {
-    /// Exact label values.
     pub match_labels: BTreeMap<String, String>,
-    /// Set-based requirements.
     pub match_expressions: Vec<Requirement>,
 }
 
@@ -58,7 +50,6 @@ pub struct LabelSelector {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Requirement {
-    /// Label key.
     pub key: String,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
     pub operator: String,
@@ -70,27 +61,17 @@ impl LabelSelector {
     /// Checks operators and values, as the API server validates a selector.
     pub fn validate(&self) -> Result<(), String> {
         for r in &self.match_expressions {
-            match r.operator.as_str() {
+            let problem = match r.operator.as_str() {
                 "In" | "NotIn" if r.values.is_empty() => {
-                    return Err(format!(
-                        "matchExpressions key {:?}: operator {} needs values",
-                        r.key, r.operator
-                    ));
+                    format!("operator {} needs values", r.operator)
                 }
                 "Exists" | "DoesNotExist" if !r.values.is_empty() => {
-                    return Err(format!(
-                        "matchExpressions key {:?}: operator {} takes no values",
-                        r.key, r.operator
-                    ));
+                    format!("operator {} takes no values", r.operator)
                 }
-                "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-                other => {
-                    return Err(format!(
-                        "matchExpressions key {:?}: unknown operator {other:?} (In, NotIn, Exists, DoesNotExist)",
-                        r.key
-                    ));
-                }
-            }
+                "In" | "NotIn" | "Exists" | "DoesNotExist" => continue,
+                other => format!("unknown operator {other:?} (In, NotIn, Exists, DoesNotExist)"),
+            };
+            return Err(format!("matchExpressions key {:?}: {problem}", r.key));
         }
         Ok(())
     }
@@ -100,16 +81,24 @@ impl LabelSelector {
         self.match_labels
             .iter()
             .all(|(k, v)| labels.get(k) == Some(v))
-            && self.match_expressions.iter().all(|r| {
-                let value = labels.get(&r.key);
-                match r.operator.as_str() {
-                    "In" => value.is_some_and(|v| r.values.contains(v)),
-                    "NotIn" => value.is_none_or(|v| !r.values.contains(v)),
-                    "Exists" => value.is_some(),
-                    "DoesNotExist" => value.is_none(),
-                    _ => false,
-                }
-            })
+            && self
+                .match_expressions
+                .iter()
+                .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+    }
+}
+
+impl Requirement {
+    /// Whether a value (`None`: no such label) satisfies the requirement.
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        let listed = |v: &str| self.values.iter().any(|x| x == v);
+        match self.operator.as_str() {
+            "In" => value.is_some_and(listed),
+            "NotIn" => !value.is_some_and(listed),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
     }
 }
 
@@ -131,6 +120,7 @@ pub fn labels_of(object: &serde_json::Value) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::NAME_LABEL;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
@@ -177,16 +167,8 @@ mod tests {
 
     #[test]
     fn selectors() {
-        let labels: BTreeMap<String, String> = [(
-            "kubernetes.io/metadata.name".to_owned(),
-            "kube-system".to_owned(),
-        )]
-        .into();
-        let not_system = expression(
-            "kubernetes.io/metadata.name",
-            "NotIn",
-            &["kube-system", "kubewarden"],
-        );
+        let labels = BTreeMap::from([(NAME_LABEL.to_owned(), "kube-system".to_owned())]);
+        let not_system = expression(NAME_LABEL, "NotIn", &["kube-system", "kubewarden"]);
         assert!(not_system.validate().is_ok());
         assert!(!not_system.matches(&labels));
         assert!(not_system.matches(&BTreeMap::new()));

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use gpu_policy_core::PolicyInfo;
 use policy_bench::noop_guest;
-use policy_bench::policies::{REQUESTS, Request, data_dir, native_validate, session_cluster};
+use policy_bench::policies::{REQUESTS, Request, data_dir, native_validate};
 use policy_bench::stats::Summary;
 use policy_bench::timing::{self, Budget};
 use policy_cases::InMemoryCluster;
@@ -47,6 +47,16 @@ struct Options {
     overhead: bool,
     profile: Option<String>,
     calls: usize,
+}
+
+impl Options {
+    fn budget(&self) -> Budget {
+        if self.quick {
+            Budget::quick()
+        } else {
+            Budget::standard()
+        }
+    }
 }
 
 fn parse_args() -> Result<Options> {
@@ -132,9 +142,8 @@ fn load_request(request: Request) -> Result<Loaded> {
         "request": admission_request(&value)?,
         "settings": settings(),
     }))?;
-    let session_path = data_dir().join("sessions").join(request.session);
-    let session = ReplaySession::from_file(&session_path)?;
-    let cluster = session_cluster(&session_path)?;
+    let session = ReplaySession::from_file(&data_dir().join("sessions").join(request.session))?;
+    let cluster = InMemoryCluster::from_replay(session.clone());
     Ok(Loaded {
         request,
         value,
@@ -201,7 +210,6 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    /// A job not run yet.
     fn new(
         kind: &'static str,
         policy: &'static str,
@@ -218,21 +226,18 @@ impl<'a> Job<'a> {
         }
     }
 
-    /// A job timing `runner`'s validate of `req` with the default settings.
     fn validate(
         kind: &'static str,
         policy: &'static str,
         req: &'a Loaded,
         runner: &'a PolicyRunner,
     ) -> Self {
-        let value = &req.value;
         Self::new(kind, policy, req.request.label, move || {
-            runner.validate(value, &settings()).is_ok()
+            runner.validate(&req.value, &settings()).is_ok()
         })
     }
 }
 
-/// A module's size and load times.
 struct ModuleInfo {
     name: &'static str,
     bytes: u64,
@@ -245,11 +250,7 @@ fn main() -> Result<()> {
     if let Some(mode) = options.profile.clone() {
         return profile(&options, &mode);
     }
-    let budget = if options.quick {
-        Budget::quick()
-    } else {
-        Budget::standard()
-    };
+    let budget = options.budget();
     let policies: Vec<&PolicyInfo> = POLICIES
         .iter()
         .filter(|p| options.policies.is_empty() || options.policies.iter().any(|n| n == p.name))
@@ -422,7 +423,6 @@ fn host_json(value: &Value) -> Result<ValidationResponse> {
     Ok(serde_json::from_slice(br#"{"accepted":true}"#)?)
 }
 
-/// kwctl's payload, borrowed.
 #[derive(serde::Serialize)]
 struct PayloadRef<'a> {
     request: &'a Value,
@@ -476,6 +476,11 @@ fn summary(jobs: &[Job], kind: &str, policy: &str, request: &str) -> Option<Summ
         .and_then(|j| Summary::from_nanos(&j.samples))
 }
 
+/// A table cell: `f` of the summary, `-` without one.
+fn cell(s: Option<Summary>, f: fn(&Summary) -> String) -> String {
+    s.as_ref().map_or_else(|| "-".to_owned(), f)
+}
+
 fn us(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -507,13 +512,7 @@ fn render(input: &ReportInput) -> String {
         input.load_after,
         input.timer_ns,
         o.rounds,
-        if o.quick {
-            Budget::quick()
-        } else {
-            Budget::standard()
-        }
-        .measure
-        .as_millis(),
+        o.budget().measure.as_millis(),
         if o.quick { " (--quick)" } else { "" },
         input.elapsed.as_secs_f64()
     );
@@ -537,9 +536,6 @@ fn render(input: &ReportInput) -> String {
         let wasm = summary(input.jobs, "wasm", policy.name, label);
         let native = summary(input.jobs, "native", policy.name, label);
         let noop = summary(input.jobs, "noop", "no-op guest", label);
-        let cell = |s: Option<Summary>, f: fn(&Summary) -> String| {
-            s.as_ref().map_or_else(|| "-".to_owned(), f)
-        };
         let ratio = match (wasm, native) {
             (Some(w), Some(n)) if n.median_us > 0.0 => format!("{:.2}", w.median_us / n.median_us),
             _ => "-".to_owned(),
@@ -602,22 +598,19 @@ fn render(input: &ReportInput) -> String {
         );
         for req in input.requests {
             let label = req.request.label;
-            let noop = summary(input.jobs, "noop", "no-op guest", label);
-            let json = summary(input.jobs, "host-json", "host JSON only", label);
-            let borrowed = summary(
-                input.jobs,
-                "host-json-borrowed",
-                "host JSON borrowed",
-                label,
-            );
+            let median = |kind, policy| {
+                cell(
+                    summary(input.jobs, kind, policy, label),
+                    |s| us(s.median_us),
+                )
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
-                label,
+                "| {label} | {} | {} | {} | {} |",
                 req.payload.len(),
-                noop.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
-                json.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
-                borrowed.map_or_else(|| "-".to_owned(), |s| us(s.median_us)),
+                median("noop", "no-op guest"),
+                median("host-json", "host JSON only"),
+                median("host-json-borrowed", "host JSON borrowed"),
             );
         }
         if let Some(s) = summary(input.jobs, "test-policy", "test-policy", "gpu-pod") {

@@ -19,7 +19,6 @@ pub const WAT: &str = r#"
     (i32.const 1)))
 "#;
 
-/// The guest as wasm bytes.
 pub fn module() -> anyhow::Result<Vec<u8>> {
     wat::parse_str(WAT).map_err(|e| anyhow::anyhow!("no-op guest does not assemble: {e}"))
 }

@@ -5,18 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gpu_policy_core::{KubernetesHost, PolicyInfo};
-use policy_cases::{InMemoryCluster, ReplaySession};
 
 /// One benchmark request (an AdmissionRequest file under `data/`).
 #[derive(Debug, Clone, Copy)]
 pub struct Request {
     /// Short label used in tables and on the command line.
     pub label: &'static str,
-    /// File under `data/`.
     pub file: &'static str,
     /// Replay session under `data/sessions/` for the context-aware policy.
     pub session: &'static str,
-    /// What it is, for the report.
     pub description: &'static str,
 }
 
@@ -47,7 +44,6 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// This crate's `data/` folder.
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
@@ -62,13 +58,4 @@ pub fn native_validate(
 ) -> anyhow::Result<Vec<u8>> {
     serde_json::to_vec(&(policy.validate)(payload, cluster))
         .with_context(|| format!("{}: the native answer cannot be serialized", policy.name))
-}
-
-/// The in-memory cluster that answers what the replay session at `path`
-/// (a file under `data/sessions/`) recorded: natively, the lookups get the
-/// answers the wasm host replays, without the waPC host.
-pub fn session_cluster(path: &Path) -> anyhow::Result<InMemoryCluster> {
-    Ok(InMemoryCluster::from_replay(ReplaySession::from_file(
-        path,
-    )?))
 }

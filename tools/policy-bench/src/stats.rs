@@ -5,15 +5,11 @@ use std::time::Duration;
 /// Median, tail and throughput of a set of per-call timings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
-    /// Number of timed calls.
     pub calls: usize,
-    /// Median per-call time, µs.
     pub median_us: f64,
     /// 99th percentile per-call time (nearest rank), µs.
     pub p99_us: f64,
-    /// Mean per-call time, µs.
     pub mean_us: f64,
-    /// Fastest call, µs.
     pub min_us: f64,
 }
 

@@ -19,8 +19,6 @@ fn object_json(object: &CheckedObject) -> Value {
 }
 
 pub(super) fn render(outcome: &Outcome) -> String {
-    let counts = outcome.counts();
-    let count = |v: Verdict| counts.get(&v).copied().unwrap_or(0);
     let results: Vec<Value> = outcome
         .findings
         .iter()
@@ -46,29 +44,25 @@ pub(super) fn render(outcome: &Outcome) -> String {
             v
         })
         .collect();
-    let skipped: Vec<Value> = outcome
-        .skipped_policies
-        .iter()
-        .map(|s| json!({"name": s.name, "origin": s.origin, "reason": s.reason}))
-        .collect();
     let document = json!({
         "passed": !outcome.has_rejections(),
         "summary": {
             "objects": outcome.objects.len(),
             "notChecked": outcome.not_checked.len(),
-            "accept": count(Verdict::Accept),
-            "mutate": count(Verdict::Mutate),
-            "reject": count(Verdict::Reject),
-            "monitorReject": count(Verdict::MonitorReject),
-            "skip": count(Verdict::Skip),
+            "accept": outcome.count(Verdict::Accept),
+            "mutate": outcome.count(Verdict::Mutate),
+            "reject": outcome.count(Verdict::Reject),
+            "monitorReject": outcome.count(Verdict::MonitorReject),
+            "skip": outcome.count(Verdict::Skip),
         },
         "policies": outcome.policies,
         "results": results,
         "notChecked": not_checked,
-        "skippedPolicies": skipped,
+        "skippedPolicies": outcome.skipped_policies,
         "notes": outcome.notes,
     });
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-    text.push('\n');
-    text
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&document).unwrap_or_default()
+    )
 }

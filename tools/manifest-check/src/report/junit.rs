@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::evaluate::{Outcome, Verdict};
+use crate::evaluate::{Finding, Outcome, Verdict};
 
 /// XML text escaping (attributes and content); control characters other
 /// than tab/newline are not allowed in XML 1.0 and are dropped.
@@ -24,17 +24,13 @@ fn escape(text: &str) -> String {
     out
 }
 
+fn count(findings: &[&Finding], verdict: Verdict) -> usize {
+    findings.iter().filter(|f| f.verdict == verdict).count()
+}
+
 pub(super) fn render(outcome: &Outcome) -> String {
-    let failures = outcome
-        .findings
-        .iter()
-        .filter(|f| f.verdict == Verdict::Reject)
-        .count();
-    let skipped = outcome
-        .findings
-        .iter()
-        .filter(|f| f.verdict == Verdict::Skip)
-        .count();
+    let failures = outcome.count(Verdict::Reject);
+    let skipped = outcome.count(Verdict::Skip);
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -47,11 +43,8 @@ pub(super) fn render(outcome: &Outcome) -> String {
             .iter()
             .filter(|f| &f.policy == policy)
             .collect();
-        let failed = cases
-            .iter()
-            .filter(|f| f.verdict == Verdict::Reject)
-            .count();
-        let skip = cases.iter().filter(|f| f.verdict == Verdict::Skip).count();
+        let failed = count(&cases, Verdict::Reject);
+        let skip = count(&cases, Verdict::Skip);
         let _ = writeln!(
             xml,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skip}\">",
@@ -85,13 +78,11 @@ pub(super) fn render(outcome: &Outcome) -> String {
                 .patch
                 .as_ref()
                 .and_then(|p| serde_json::to_string_pretty(p).ok());
-            match f.verdict {
-                Verdict::Accept if patch.is_none() && f.warnings.is_empty() => {
-                    xml.push_str("/>\n");
-                    continue;
-                }
-                _ => xml.push_str(">\n"),
+            if f.verdict == Verdict::Accept && patch.is_none() && f.warnings.is_empty() {
+                xml.push_str("/>\n");
+                continue;
             }
+            xml.push_str(">\n");
             match f.verdict {
                 Verdict::Reject => {
                     let _ = writeln!(

@@ -18,7 +18,6 @@ pub enum Format {
     Junit,
 }
 
-/// Table layout options.
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {
     /// Terminal width the table is fitted to.
@@ -27,7 +26,6 @@ pub struct TableOptions {
     pub color: bool,
 }
 
-/// Renders the outcome.
 pub fn render(outcome: &Outcome, format: Format, options: TableOptions) -> String {
     match format {
         Format::Table => table::render(outcome, options),

@@ -10,7 +10,6 @@ use crate::evaluate::{CheckedObject, Finding, Outcome, Verdict};
 
 const HEADERS: [&str; 4] = ["OBJECT", "POLICY", "VERDICT", "MESSAGE"];
 const GAP: &str = "  ";
-/// The message column never gets narrower than this.
 const MIN_MESSAGE: usize = 30;
 
 /// Cuts `text` to `width` characters, marking the cut with `…`.
@@ -182,16 +181,17 @@ pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
             .width
             .saturating_sub(fixed(w_object, w_policy))
             .max(MIN_MESSAGE);
-        let mut header = String::new();
-        for (h, w) in HEADERS.iter().zip([w_object, w_policy, w_verdict]) {
-            header.push_str(&pad(h, w));
-            header.push_str(GAP);
-        }
-        header.push_str(HEADERS[3]);
-        out.push_str(header.trim_end());
-        out.push('\n');
+        let mut push_line = |cells: [String; 4]| {
+            out.push_str(cells.join(GAP).trim_end());
+            out.push('\n');
+        };
+        push_line([
+            pad(HEADERS[0], w_object),
+            pad(HEADERS[1], w_policy),
+            pad(HEADERS[2], w_verdict),
+            HEADERS[3].to_owned(),
+        ]);
         for r in &rows {
-            let mut line = String::new();
             // Sources are cut from the left so that file#doc stays visible.
             let object = if r.object.starts_with("  ") {
                 format!(
@@ -201,20 +201,16 @@ pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
             } else {
                 fit(&r.object, w_object)
             };
-            line.push_str(&pad(&object, w_object));
-            line.push_str(GAP);
-            line.push_str(&pad(&fit(&r.policy, w_policy), w_policy));
-            line.push_str(GAP);
-            if let Some(verdict) = r.verdict {
-                let label = pad(verdict.label(), w_verdict);
-                line.push_str(&paint(&label, verdict, options.color));
-            } else {
-                line.push_str(&pad("", w_verdict));
-            }
-            line.push_str(GAP);
-            line.push_str(&fit(&r.message, w_message));
-            out.push_str(line.trim_end());
-            out.push('\n');
+            let verdict = r.verdict.map_or_else(
+                || pad("", w_verdict),
+                |v| paint(&pad(v.label(), w_verdict), v, options.color),
+            );
+            push_line([
+                pad(&object, w_object),
+                pad(&fit(&r.policy, w_policy), w_policy),
+                verdict,
+                fit(&r.message, w_message),
+            ]);
         }
     }
 
@@ -236,13 +232,7 @@ fn details(outcome: &Outcome, out: &mut String) {
             } else {
                 ""
             };
-            let _ = writeln!(
-                out,
-                "- {} ({}) by {}{mode}:",
-                object.label(),
-                object.input.source,
-                f.policy
-            );
+            heading(out, f, object, mode);
             for line in f.message.as_deref().unwrap_or_default().lines() {
                 let _ = writeln!(out, "    {line}");
             }
@@ -254,13 +244,7 @@ fn details(outcome: &Outcome, out: &mut String) {
         "\nMutations (RFC 6902 JSON patch):\n",
         |f| f.patch.is_some(),
         |out, f, object| {
-            let _ = writeln!(
-                out,
-                "- {} ({}) by {}:",
-                object.label(),
-                object.input.source,
-                f.policy
-            );
+            heading(out, f, object, "");
             for op in f.patch.iter().flatten() {
                 let _ = writeln!(out, "    {op}");
             }
@@ -272,15 +256,16 @@ fn details(outcome: &Outcome, out: &mut String) {
         "\nWarnings:\n",
         |f| !f.warnings.is_empty(),
         |out, f, object| {
-            let _ = writeln!(
-                out,
-                "- {} by {}: {}",
-                object.label(),
-                f.policy,
-                f.warnings.join("; ")
-            );
+            let (label, warnings) = (object.label(), f.warnings.join("; "));
+            let _ = writeln!(out, "- {label} by {}: {warnings}", f.policy);
         },
     );
+}
+
+/// `- Kind/ns/name (file#doc) by policy<suffix>:`, a finding's first line.
+fn heading(out: &mut String, f: &Finding, object: &CheckedObject, suffix: &str) {
+    let (label, source) = (object.label(), &object.input.source);
+    let _ = writeln!(out, "- {label} ({source}) by {}{suffix}:", f.policy);
 }
 
 /// One part of the details: when some finding is `wanted`, `heading`, then
@@ -322,20 +307,14 @@ fn footer(outcome: &Outcome, out: &mut String) {
             } else {
                 object.input.kind().to_owned()
             };
-            let name = match &object.namespace {
-                Some(ns) => format!("{ns}/{}", object.input.display_name()),
-                None => object.input.display_name(),
-            };
-            by_kind.entry(kind).or_default().push(name);
+            by_kind.entry(kind).or_default().push(object.name());
         }
         out.push_str("\nNot checked (no policy's rules select these kinds):\n");
         for (kind, names) in by_kind {
             let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
-            let more = names.len().saturating_sub(shown.len());
-            let more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
+            let more = match names.len() - shown.len() {
+                0 => String::new(),
+                n => format!(" and {n} more"),
             };
             let _ = writeln!(out, "  {kind}: {}{more}", shown.join(", "));
         }
@@ -352,19 +331,17 @@ fn footer(outcome: &Outcome, out: &mut String) {
             let _ = writeln!(out, "  {note}");
         }
     }
-    let counts = outcome.counts();
-    let count = |v: Verdict| counts.get(&v).copied().unwrap_or(0);
     let _ = writeln!(
         out,
         "\n{} objects ({} not checked), {} policies: {} accepted, {} mutated, {} rejected, {} rejected in monitor mode, {} skipped by selectors => {}",
         outcome.objects.len(),
         outcome.not_checked.len(),
         outcome.policies.len(),
-        count(Verdict::Accept),
-        count(Verdict::Mutate),
-        count(Verdict::Reject),
-        count(Verdict::MonitorReject),
-        count(Verdict::Skip),
+        outcome.count(Verdict::Accept),
+        outcome.count(Verdict::Mutate),
+        outcome.count(Verdict::Reject),
+        outcome.count(Verdict::MonitorReject),
+        outcome.count(Verdict::Skip),
         if outcome.has_rejections() {
             "FAIL"
         } else {
@@ -387,21 +364,21 @@ mod tests {
 
     #[test]
     fn short_messages_drop_the_field_path() {
-        assert_eq!(
-            short(
-                "spec.containers[0] \"jupyter\": requests nvidia.com/gpu: 1 but sets no limit (fix: x)"
+        for (message, expected) in [
+            (
+                "spec.containers[0] \"jupyter\": requests nvidia.com/gpu: 1 but sets no limit (fix: x)",
+                "requests nvidia.com/gpu: 1 but sets no limit (fix: x)",
             ),
-            "requests nvidia.com/gpu: 1 but sets no limit (fix: x)"
-        );
-        assert_eq!(
-            short(
-                "2 violations:\n[1] metadata.namespace: namespace \"web\" is not a GPU namespace\n[2] y"
+            (
+                "2 violations:\n[1] metadata.namespace: namespace \"web\" is not a GPU namespace\n[2] y",
+                "(2 violations) namespace \"web\" is not a GPU namespace",
             ),
-            "(2 violations) namespace \"web\" is not a GPU namespace"
-        );
-        assert_eq!(
-            short("cannot read Namespace x: not found"),
-            "cannot read Namespace x: not found"
-        );
+            (
+                "cannot read Namespace x: not found",
+                "cannot read Namespace x: not found",
+            ),
+        ] {
+            assert_eq!(short(message), expected, "{message}");
+        }
     }
 }
