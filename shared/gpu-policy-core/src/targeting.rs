@@ -95,7 +95,7 @@ impl NodeTargeting {
                 && matches!(expr.operator.as_str(), "In" | "Exists" | "Gt" | "Lt")
             {
                 out.push(GpuTarget {
-                    path,
+                    path: path.to_string(),
                     reason: format!("requires GPU nodes ({} {})", expr.key, expr.operator),
                 });
             }

@@ -261,10 +261,11 @@ impl Workload {
     }
 
     /// Every node label requirement of the pod's required node affinity,
-    /// with its field path (`...nodeSelectorTerms[t].matchExpressions[e]`).
+    /// with where it sits (`...nodeSelectorTerms[t].matchExpressions[e]`,
+    /// formatted only when a rule names it).
     pub fn required_node_expressions(
         &self,
-    ) -> impl Iterator<Item = (String, &NodeSelectorRequirement)> + '_ {
+    ) -> impl Iterator<Item = (NodeExpressionPath, &NodeSelectorRequirement)> + '_ {
         let spec_path = self.spec_path();
         self.spec
             .affinity
@@ -273,15 +274,18 @@ impl Workload {
             .node_selector_terms
             .iter()
             .enumerate()
-            .flat_map(move |(t, term)| {
-                term.match_expressions.iter().enumerate().map(move |(e, expr)| {
-                    (
-                        format!(
-                            "{spec_path}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{t}].matchExpressions[{e}]"
-                        ),
-                        expr,
-                    )
-                })
+            .flat_map(move |(term, t)| {
+                t.match_expressions
+                    .iter()
+                    .enumerate()
+                    .map(move |(expression, expr)| {
+                        let path = NodeExpressionPath {
+                            spec_path,
+                            term,
+                            expression,
+                        };
+                        (path, expr)
+                    })
             })
     }
 
@@ -422,6 +426,24 @@ struct CronJobObject {
     metadata: ObjectMeta,
     #[serde(deserialize_with = "null_as_default")]
     spec: CronJobSpec,
+}
+
+/// The field path of a required node-affinity expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeExpressionPath {
+    spec_path: &'static str,
+    term: usize,
+    expression: usize,
+}
+
+impl fmt::Display for NodeExpressionPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{}].matchExpressions[{}]",
+            self.spec_path, self.term, self.expression
+        )
+    }
 }
 
 #[cfg(test)]
