@@ -11,22 +11,13 @@
 
 use std::collections::BTreeMap;
 
-use gpu_policy_core::pod::ObjectMeta;
+use gpu_policy_core::pod::{ObjectMeta, null_as_default};
 use gpu_policy_core::{KubernetesHost, LookupError};
 use kubewarden_policy_sdk::host_capabilities::kubernetes::{
     GetResourceRequest, ListResourcesByNamespaceRequest,
 };
-use serde::de::{Deserializer, IgnoredAny};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-
-/// Deserializes `null` (or, with `#[serde(default)]`, a missing field) as the default.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
 
 /// A Namespace: its metadata and phase.
 #[derive(Debug, Clone, Default, Deserialize)]

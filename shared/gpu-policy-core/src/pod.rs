@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Deserializes `null` (or a missing field, with `#[serde(default)]`) as the
 /// type's default.
-pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
