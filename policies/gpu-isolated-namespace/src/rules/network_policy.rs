@@ -20,32 +20,13 @@ pub(super) fn change(
     if !settings.protect_default_deny {
         return Outcome::Accept;
     }
-    let old = match request.old_object_json().map(parse_network_policy) {
-        None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            return Outcome::Reject(vec![
-                Violation::new(
-                    "oldObject",
-                    format!("cannot be read as a NetworkPolicy: {e}"),
-                )
-                .fix("send a valid NetworkPolicy"),
-            ]);
-        }
+    let old = match read_policy("oldObject", request.old_object_json()) {
+        Ok(p) => p,
+        Err(v) => return Outcome::Reject(vec![v]),
     };
-    let new = if deleting {
-        None
-    } else {
-        match request.object_json().map(parse_network_policy) {
-            None => None,
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                return Outcome::Reject(vec![
-                    Violation::new("object", format!("cannot be read as a NetworkPolicy: {e}"))
-                        .fix("send a valid NetworkPolicy"),
-                ]);
-            }
-        }
+    let new = match read_policy("object", request.object_json().filter(|_| !deleting)) {
+        Ok(p) => p,
+        Err(v) => return Outcome::Reject(vec![v]),
     };
     // Cheap exits, before any lookup: the old policy was no default-deny, or
     // the new one still is.
@@ -140,9 +121,18 @@ pub(super) fn change(
     Outcome::Reject(vec![violation])
 }
 
-fn parse_network_policy(json: &str) -> Result<NetworkPolicy, String> {
-    if !json.trim_start().starts_with('{') {
-        return Err("not a JSON object".to_owned());
-    }
-    serde_json::from_str(json).map_err(|e| e.to_string())
+/// The NetworkPolicy at `field` of the request, when there is one.
+fn read_policy(field: &str, json: Option<&str>) -> Result<Option<NetworkPolicy>, Violation> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
+    let parsed = if json.trim_start().starts_with('{') {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_owned())
+    };
+    parsed.map(Some).map_err(|e| {
+        Violation::new(field, format!("cannot be read as a NetworkPolicy: {e}"))
+            .fix("send a valid NetworkPolicy")
+    })
 }
