@@ -4,7 +4,7 @@
 //! from the API server, either from objects held in memory or from a kwctl
 //! replay session (the one a case gives), and records every call.
 
-use std::cell::RefCell;
+use std::sync::{Mutex, PoisonError};
 
 use gpu_policy_core::KubernetesHost;
 use serde_json::{Value, json};
@@ -27,13 +27,26 @@ struct Stored {
 /// Objects by `apiVersion`, `kind`, namespace and name (or a replay
 /// session), with failures to inject, an optional `contextAwareResources`
 /// allow-list and a record of every call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct InMemoryCluster {
     objects: Vec<Stored>,
     failures: Vec<(String, String)>,
     replay: Option<ReplaySession>,
     allowed: Option<Vec<ContextAwareResource>>,
-    calls: RefCell<Vec<HostCall>>,
+    calls: Mutex<Vec<HostCall>>,
+}
+
+/// A clone starts with the same record of calls, then keeps its own.
+impl Clone for InMemoryCluster {
+    fn clone(&self) -> Self {
+        Self {
+            objects: self.objects.clone(),
+            failures: self.failures.clone(),
+            replay: self.replay.clone(),
+            allowed: self.allowed.clone(),
+            calls: Mutex::new(self.host_calls()),
+        }
+    }
 }
 
 impl InMemoryCluster {
@@ -122,8 +135,7 @@ impl InMemoryCluster {
     /// The lookups made so far, as `get Namespace ml` / `list NetworkPolicy
     /// ml` (`list Namespace` for a list across namespaces).
     pub fn calls(&self) -> Vec<String> {
-        self.calls
-            .borrow()
+        self.host_calls()
             .iter()
             .filter_map(|call| call.request.as_ref())
             .map(|request| match request {
@@ -140,10 +152,35 @@ impl InMemoryCluster {
 
     /// Every call made so far, with its decoded request and outcome.
     pub fn host_calls(&self) -> Vec<HostCall> {
-        self.calls.borrow().clone()
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    fn answer(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
+    /// The object of that type, namespace (`None`: any) and name, if held.
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&Value> {
+        self.objects
+            .iter()
+            .find(|o| {
+                o.api_version == api_version
+                    && o.kind == kind
+                    && o.name == name
+                    && namespace.is_none_or(|ns| o.namespace.as_deref() == Some(ns))
+            })
+            .map(|o| &o.object)
+    }
+
+    /// The JSON the host returns for `request`, or why there is none (the
+    /// `contextAwareResources` check is the caller's). Selectors are
+    /// refused rather than ignored: no policy here sends one.
+    pub fn answer(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
         let resource = request.resource();
         if let Some((_, host_text)) = self.failures.iter().find(|(k, _)| *k == resource.kind) {
             return Err(CapabilityError::Failed(host_text.clone()));
@@ -161,38 +198,47 @@ impl InMemoryCluster {
                 namespace,
                 ..
             } => self
-                .objects
-                .iter()
-                .filter(of_type)
-                .find(|o| {
-                    o.name == *name
-                        && namespace
-                            .as_deref()
-                            .is_none_or(|ns| o.namespace.as_deref() == Some(ns))
-                })
-                .map(|o| o.object.clone())
+                .get(api_version, kind, namespace.as_deref(), name)
+                .cloned()
                 // policy-server's words for a missing object.
                 .ok_or_else(|| {
                     CapabilityError::Failed(format!(
                         "Cannot find {api_version}/{kind} named '{name}' in namespace '{namespace:?}'"
                     ))
                 })?,
+            KubernetesRequest::KubernetesListResourceNamespace {
+                label_selector,
+                field_selector,
+                ..
+            }
+            | KubernetesRequest::KubernetesListResourceAll {
+                label_selector,
+                field_selector,
+                ..
+            } if label_selector.is_some() || field_selector.is_some() => {
+                return Err(CapabilityError::Failed(
+                    "label and field selectors are not supported by the in-memory cluster".into(),
+                ));
+            }
             KubernetesRequest::KubernetesListResourceNamespace { namespace, .. } => {
-                list(self.objects.iter().filter(of_type).filter(|o| {
+                list(&resource, self.objects.iter().filter(of_type).filter(|o| {
                     o.namespace.as_deref() == Some(namespace.as_str())
                 }))
             }
             KubernetesRequest::KubernetesListResourceAll { .. } => {
-                list(self.objects.iter().filter(of_type))
+                list(&resource, self.objects.iter().filter(of_type))
             }
         };
         serde_json::to_vec(&answer).map_err(|e| CapabilityError::Failed(e.to_string()))
     }
 }
 
-fn list<'a>(objects: impl Iterator<Item = &'a Stored>) -> Value {
+/// The envelope the API server returns: `<Kind>List` of the resource's
+/// apiVersion.
+fn list<'a>(resource: &ContextAwareResource, objects: impl Iterator<Item = &'a Stored>) -> Value {
     let items: Vec<&Value> = objects.map(|o| &o.object).collect();
-    json!({"apiVersion": "v1", "kind": "List", "items": items})
+    json!({"apiVersion": resource.api_version, "kind": format!("{}List", resource.kind),
+           "metadata": {"resourceVersion": "0"}, "items": items})
 }
 
 impl KubernetesHost for InMemoryCluster {
@@ -201,7 +247,10 @@ impl KubernetesHost for InMemoryCluster {
             kubernetes_call(operation, payload, self.allowed.as_deref(), |request| {
                 self.answer(request)
             });
-        self.calls.borrow_mut().push(call);
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(call);
         result
     }
 }
@@ -255,6 +304,10 @@ mod tests {
             ),
             2
         );
+        let selected =
+            br#"{"api_version": "v1", "kind": "ResourceQuota", "label_selector": "a=b"}"#;
+        let refused = cluster.call("list_resources_all", selected).unwrap_err();
+        assert!(refused.contains("selectors are not supported"), "{refused}");
         cluster.fail("ResourceQuota", "forbidden");
         assert_eq!(
             cluster
@@ -270,10 +323,11 @@ mod tests {
                 "get Namespace x",
                 "list ResourceQuota ml",
                 "list ResourceQuota",
+                "list ResourceQuota",
                 "list ResourceQuota ml"
             ]
         );
-        assert_eq!(cluster.host_calls().len(), 6);
+        assert_eq!(cluster.host_calls().len(), 7);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod cases;
 pub mod runner;
 
 pub use policy_cases::{
-    CapabilityError, ContextAwareResource, HostCall, HostCallOutcome, KubernetesRequest,
-    ReplaySession, SettingsResponse, ValidationResponse, admission_request,
+    CapabilityError, ContextAwareResource, HostCall, HostCallOutcome, InMemoryCluster,
+    KubernetesRequest, ReplaySession, SettingsResponse, ValidationResponse, admission_request,
 };
 pub use runner::{CompiledPolicy, HostCapabilities, LoadTimings, PolicyOptions, PolicyRunner};

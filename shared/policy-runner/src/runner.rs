@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use policy_cases::{
     CapabilityError, CaseInputs, ContextAwareResource, Harness, HostCall, HostCallOutcome,
-    KubernetesRequest, ReplaySession, SettingsResponse, ValidationResponse, kubernetes_call,
-    load_context_aware_resources, validate_payload,
+    InMemoryCluster, KubernetesRequest, ReplaySession, SettingsResponse, ValidationResponse,
+    kubernetes_call, load_context_aware_resources, validate_payload,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -26,6 +26,14 @@ pub trait HostCapabilities: Send + Sync {
 
 /// A session answers what it recorded ([`ReplaySession::answer`]).
 impl HostCapabilities for ReplaySession {
+    fn kubernetes(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
+        self.answer(request)
+    }
+}
+
+/// The in-memory cluster answers from the objects it holds
+/// ([`InMemoryCluster::answer`]).
+impl HostCapabilities for InMemoryCluster {
     fn kubernetes(&self, request: &KubernetesRequest) -> Result<Vec<u8>, CapabilityError> {
         self.answer(request)
     }

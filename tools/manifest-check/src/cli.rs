@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cluster::InMemoryCluster;
+use crate::cluster::offline_cluster;
 use crate::evaluate::Engine;
 use crate::progress::Progress;
 use crate::report::{self, Format, TableOptions};
@@ -130,9 +130,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         .wasm_dir
         .clone()
         .unwrap_or_else(|| root.join("target").join("policies"));
-    let cluster = Arc::new(InMemoryCluster::new(
-        inputs.objects.iter().map(|o| &o.object),
-    ));
+    let cluster = Arc::new(offline_cluster(inputs.objects.iter().map(|o| &o.object)));
     let engine = Engine::load(policy_set, &wasm_dir, cluster)?;
 
     let mut progress = Progress::new(inputs.objects.len());

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::admission::{self, Admission};
-use crate::cluster::{InMemoryCluster, NAME_LABEL};
+use crate::cluster::{InMemoryCluster, NAME_LABEL, namespace_labels};
 use crate::config::{Body, Member, Mode, PolicyConfig, PolicySet, SkippedPolicy, Wasm};
 use crate::input::InputObject;
 use crate::patch;
@@ -345,7 +345,7 @@ impl Engine {
     ) -> Option<String> {
         if let Some(selector) = &config.namespace_selector {
             let labels = match &admission.namespace {
-                Some(ns) => Some((ns.clone(), self.cluster.namespace_labels(ns))),
+                Some(ns) => Some((ns.clone(), namespace_labels(&self.cluster, ns))),
                 None if admission.resource_type.kind == "Namespace"
                     && admission.resource_type.group.is_empty() =>
                 {
