@@ -380,14 +380,8 @@ struct PodObject {
     spec: PodSpec,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PodTemplate {
-    #[serde(deserialize_with = "null_as_default")]
-    metadata: ObjectMeta,
-    #[serde(deserialize_with = "null_as_default")]
-    spec: PodSpec,
-}
+/// A pod template reads like a pod: metadata and spec.
+type PodTemplate = PodObject;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
