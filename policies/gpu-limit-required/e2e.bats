@@ -156,3 +156,13 @@ check() {
     [[ "$output" != *'"allowed":true'* ]] || { echo "accepted with $f"; return 1; }
   done
 }
+
+@test "accepts one GPU asked for by the gpu.nvidia.com device class's implicit name, rejects half of one" {
+  run kwctl run --request-path "$DATA/requests/pod-dra-implicit-gpu.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  run kwctl run --request-path "$DATA/requests/pod-dra-implicit-fraction.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'deviceclass.resource.kubernetes.io/gpu.nvidia.com'* ]]
+}

@@ -111,3 +111,12 @@ setup() {
   [ "$status" -ne 0 ]
   [[ "$output" == *'taints: must list at least one taint'* ]]
 }
+
+# --- Dynamic Resource Allocation: a GPU device class's implicit resource name ---
+
+@test "rejects a pod asking for deviceclass.resource.kubernetes.io/gpu.nvidia.com without the NVIDIA toleration" {
+  run kwctl run --request-path "$DATA/requests/pod-dra-implicit-no-toleration.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to spec.tolerations'* ]]
+}

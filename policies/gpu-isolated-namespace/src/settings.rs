@@ -27,6 +27,9 @@ pub struct Settings {
     pub protect_default_deny: bool,
     /// Extra GPU resource names or `*` patterns, added to the defaults.
     pub gpu_resources: Vec<String>,
+    /// Extra DRA device class names or `*` patterns that are GPUs, added to
+    /// the defaults.
+    pub gpu_device_classes: Vec<String>,
 }
 
 impl Default for Settings {
@@ -41,14 +44,16 @@ impl Default for Settings {
             require_gpu_quota: false,
             protect_default_deny: true,
             gpu_resources: Vec::new(),
+            gpu_device_classes: Vec::new(),
         }
     }
 }
 
 impl Settings {
-    /// The GPU catalogue: the defaults plus `gpuResources`.
+    /// The GPU catalogue: the defaults plus `gpuResources` and
+    /// `gpuDeviceClasses`.
     pub fn catalogue(&self) -> Result<GpuCatalogue, String> {
-        GpuCatalogue::with_extra(&self.gpu_resources)
+        GpuCatalogue::with_extra(&self.gpu_resources)?.with_device_classes(&self.gpu_device_classes)
     }
 
     /// Whether `value` is one of the configured workload types.

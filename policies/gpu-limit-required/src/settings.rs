@@ -18,6 +18,11 @@ pub struct Settings {
     /// catalogue's defaults.
     #[serde(deserialize_with = "null_as_empty")]
     pub gpu_resources: Vec<String>,
+    /// Extra DRA device class names or `*` patterns whose implicit resource
+    /// (`deviceclass.resource.kubernetes.io/<class>`) is a GPU, added to the
+    /// shared defaults.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub gpu_device_classes: Vec<String>,
     /// Extra node label keys (or `*` patterns) that mark GPU nodes, added to
     /// the shared defaults.
     #[serde(deserialize_with = "null_as_empty")]
@@ -38,6 +43,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             gpu_resources: Vec::new(),
+            gpu_device_classes: Vec::new(),
             gpu_node_selector_labels: Vec::new(),
             gpu_taints: None,
             max_gpus_per_container: None,
@@ -58,9 +64,10 @@ fn null_as_true<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
 }
 
 impl Settings {
-    /// The GPU resource catalogue: shared defaults plus `gpuResources`.
+    /// The GPU resource catalogue: shared defaults plus `gpuResources` and
+    /// `gpuDeviceClasses`.
     pub fn catalogue(&self) -> Result<GpuCatalogue, String> {
-        GpuCatalogue::with_extra(&self.gpu_resources)
+        GpuCatalogue::with_extra(&self.gpu_resources)?.with_device_classes(&self.gpu_device_classes)
     }
 
     /// What marks a GPU node: shared default labels plus

@@ -61,6 +61,9 @@ pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
 #[derive(Debug)]
 struct Requested<'w> {
     name: &'w str,
+    /// The name taint rules also match: a GPU device class's implicit name
+    /// stands for its vendor's device-plugin resource.
+    vendor_name: &'w str,
     container_path: String,
     container_name: &'w str,
 }
@@ -94,6 +97,7 @@ fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<R
             }
             out.push(Requested {
                 name: gpu.name,
+                vendor_name: catalogue.vendor_resource_name(gpu.name),
                 container_path: c.path(),
                 container_name: &c.container.name,
             });
@@ -162,7 +166,7 @@ fn missing_tolerations<'a, 'w>(
     for (pattern, taint) in &compiled.rules {
         let mut because: Vec<&'a Requested<'w>> = requested
             .iter()
-            .filter(|r| pattern.matches(r.name))
+            .filter(|r| pattern.matches(r.name) || pattern.matches(r.vendor_name))
             .collect();
         if because.is_empty() {
             continue;

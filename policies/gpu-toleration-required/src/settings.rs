@@ -65,6 +65,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Extra GPU resource names or patterns, beyond the built-in catalogue.
     pub gpu_resources: Option<Vec<String>>,
+    /// Extra DRA device class names or patterns that are GPUs, beyond the
+    /// built-in ones.
+    pub gpu_device_classes: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             reject_non_gpu_tolerations: true,
             mode: Mode::Validate,
             gpu_resources: None,
+            gpu_device_classes: None,
         }
     }
 }
@@ -111,7 +115,8 @@ impl Settings {
 
     /// Checks the settings and builds what the rules use. Errors name the key.
     pub fn compile(&self) -> Result<Compiled, String> {
-        let catalogue = GpuCatalogue::with_extra(self.gpu_resources.as_deref().unwrap_or(&[]))?;
+        let catalogue = GpuCatalogue::with_extra(self.gpu_resources.as_deref().unwrap_or(&[]))?
+            .with_device_classes(self.gpu_device_classes.as_deref().unwrap_or(&[]))?;
         let rules = self.taint_rules();
         if rules.is_empty() {
             return Err(

@@ -6,7 +6,8 @@ use std::cell::OnceCell;
 use gpu_policy_core::pod::{Container, Quantity};
 use gpu_policy_core::quantity::parse_device_count;
 use gpu_policy_core::{
-    AdmissionRequest, GpuCatalogue, GpuKind, Outcome, Vendor, Violation, Workload,
+    AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, GpuKind, Outcome, Vendor,
+    Violation, Workload,
 };
 
 use crate::mig_catalogue::{self, GpuModel, MODELS};
@@ -150,11 +151,16 @@ impl Checker<'_> {
             .get_or_init(|| self.settings.configured_profiles())
     }
 
+    /// A device-plugin whole NVIDIA GPU (a DRA device class's implicit name
+    /// is not handed out by the device plugin, so it does not clash with
+    /// its MIG slices).
     fn is_nvidia_whole_gpu(&self, name: &str) -> bool {
-        self.gpus
-            .get_or_init(GpuCatalogue::default)
-            .classify(name)
-            .is_some_and(|r| r.kind == GpuKind::Whole && r.vendor == Vendor::Nvidia)
+        !name.starts_with(DEVICE_CLASS_RESOURCE_PREFIX)
+            && self
+                .gpus
+                .get_or_init(GpuCatalogue::default)
+                .classify(name)
+                .is_some_and(|r| r.kind == GpuKind::Whole && r.vendor == Vendor::Nvidia)
     }
 
     /// The name to suggest for what was meant: a configured profile (the

@@ -1,5 +1,8 @@
 //! Which extended resources are GPUs, and how many a container and a pod ask
-//! for.
+//! for: device-plugin names (`nvidia.com/gpu`) and the names Kubernetes
+//! gives every Dynamic Resource Allocation device class
+//! (`deviceclass.resource.kubernetes.io/<class>`) when the class is a GPU
+//! class.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,13 +21,31 @@ pub const DEFAULT_GPU_RESOURCES: [&str; 6] = [
     "gpu.intel.com/xe",
 ];
 
+/// The GPU device classes every policy knows without settings: those of
+/// NVIDIA's DRA driver (whole GPUs, MIG slices, VFIO passthrough), AMD's
+/// (ROCm k8s-gpu-dra-driver) and Intel's (intel-resource-drivers-for-kubernetes).
+pub const DEFAULT_GPU_DEVICE_CLASSES: [&str; 5] = [
+    "gpu.nvidia.com",
+    "mig.nvidia.com",
+    "vfio.gpu.nvidia.com",
+    "gpu.amd.com",
+    "gpu.intel.com",
+];
+
+/// The prefix of the extended resource name Kubernetes (1.36+) gives a
+/// device class without `extendedResourceName`: requesting
+/// `deviceclass.resource.kubernetes.io/<class>: n` asks for n devices of it.
+pub const DEVICE_CLASS_RESOURCE_PREFIX: &str = "deviceclass.resource.kubernetes.io/";
+
 /// What kind of GPU device a resource hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GpuKind {
     /// A whole GPU (`nvidia.com/gpu`, `amd.com/gpu`, a renamed resource).
     Whole,
-    /// A MIG slice (`nvidia.com/mig-1g.10gb`).
+    /// A MIG slice (`nvidia.com/mig-1g.10gb`, device class `mig.nvidia.com`).
     MigSlice,
+    /// A whole GPU passed through to a VM (device class `vfio.gpu.nvidia.com`).
+    Passthrough,
 }
 
 /// The GPU vendor, from the resource's domain.
@@ -138,10 +159,29 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
-/// The set of resource names that count as GPUs.
+/// A device class name pattern: a DNS subdomain with any number of `*`.
+fn check_device_class(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() || pattern.len() > 253 {
+        return Err(format!(
+            "{pattern:?} is not a device class name: expected a DNS subdomain of 1 to 253 characters, e.g. gpu.nvidia.com"
+        ));
+    }
+    match pattern
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '*')))
+    {
+        Some(bad) => Err(format!(
+            "{pattern:?}: character {bad:?} cannot appear in a device class name (lower-case letters, digits, '.', '-' and '*')"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The set of resource names and DRA device classes that count as GPUs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuCatalogue {
     patterns: Vec<ResourcePattern>,
+    device_classes: Vec<String>,
 }
 
 impl Default for GpuCatalogue {
@@ -151,6 +191,7 @@ impl Default for GpuCatalogue {
                 .iter()
                 .map(|p| ResourcePattern((*p).to_owned()))
                 .collect(),
+            device_classes: DEFAULT_GPU_DEVICE_CLASSES.map(str::to_owned).to_vec(),
         }
     }
 }
@@ -170,13 +211,73 @@ impl GpuCatalogue {
         Ok(catalogue)
     }
 
+    /// The catalogue with `extra` device class names or patterns added (from
+    /// a policy's `gpuDeviceClasses` setting). Errors name the bad entry.
+    pub fn with_device_classes(mut self, extra: &[String]) -> Result<Self, String> {
+        for (i, entry) in extra.iter().enumerate() {
+            check_device_class(entry).map_err(|e| format!("gpuDeviceClasses[{i}]: {e}"))?;
+            if !self.device_classes.contains(entry) {
+                self.device_classes.push(entry.clone());
+            }
+        }
+        Ok(self)
+    }
+
     /// The patterns in force.
     pub fn patterns(&self) -> &[ResourcePattern] {
         &self.patterns
     }
 
-    /// Classifies a resource name; `None` when it is not a GPU.
+    /// Classifies a DRA device class; `None` when it is not a GPU class.
+    pub fn classify_device_class(&self, class: &str) -> Option<GpuResource> {
+        if !self.device_classes.iter().any(|p| glob_match(p, class)) {
+            return None;
+        }
+        let vendor = if class == "nvidia.com" || class.ends_with(".nvidia.com") {
+            Vendor::Nvidia
+        } else if class == "amd.com" || class.ends_with(".amd.com") {
+            Vendor::Amd
+        } else if class == "intel.com" || class.ends_with(".intel.com") {
+            Vendor::Intel
+        } else {
+            Vendor::Other
+        };
+        let kind = match class {
+            "mig.nvidia.com" => GpuKind::MigSlice,
+            "vfio.gpu.nvidia.com" => GpuKind::Passthrough,
+            _ => GpuKind::Whole,
+        };
+        Some(GpuResource {
+            kind,
+            shared: false,
+            vendor,
+        })
+    }
+
+    /// The name per-resource settings (a toleration rule's `resourcePattern`)
+    /// are matched against besides `name` itself: a GPU device class's
+    /// implicit name stands for its vendor's device-plugin resource
+    /// (`nvidia.com/gpu`, `amd.com/gpu`, `gpu.intel.com/i915`), so DRA pods
+    /// need the same taint toleration as device-plugin pods.
+    pub fn vendor_resource_name<'n>(&self, name: &'n str) -> &'n str {
+        if !name.starts_with(DEVICE_CLASS_RESOURCE_PREFIX) {
+            return name;
+        }
+        match self.classify(name).map(|r| r.vendor) {
+            Some(Vendor::Nvidia) => "nvidia.com/gpu",
+            Some(Vendor::Amd) => "amd.com/gpu",
+            Some(Vendor::Intel) => "gpu.intel.com/i915",
+            _ => name,
+        }
+    }
+
+    /// Classifies a resource name; `None` when it is not a GPU. A device
+    /// class's implicit name (`deviceclass.resource.kubernetes.io/<class>`)
+    /// is a GPU when its class is.
     pub fn classify(&self, name: &str) -> Option<GpuResource> {
+        if let Some(class) = name.strip_prefix(DEVICE_CLASS_RESOURCE_PREFIX) {
+            return self.classify_device_class(class);
+        }
         if !self.patterns.iter().any(|p| p.matches(name)) {
             return None;
         }
@@ -363,6 +464,28 @@ mod tests {
                 "gpu.intel.com/xe",
                 Some((GpuKind::Whole, false, Vendor::Intel)),
             ),
+            (
+                "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
+                Some((GpuKind::Whole, false, Vendor::Nvidia)),
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/mig.nvidia.com",
+                Some((GpuKind::MigSlice, false, Vendor::Nvidia)),
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/vfio.gpu.nvidia.com",
+                Some((GpuKind::Passthrough, false, Vendor::Nvidia)),
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/gpu.amd.com",
+                Some((GpuKind::Whole, false, Vendor::Amd)),
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/gpu.intel.com",
+                Some((GpuKind::Whole, false, Vendor::Intel)),
+            ),
+            ("deviceclass.resource.kubernetes.io/nic.example.com", None),
+            ("deviceclass.resource.kubernetes.io/", None),
             ("nvidia.com/a100", None),
             ("gpu.intel.com/millicores", None),
             ("cpu", None),
@@ -389,6 +512,58 @@ mod tests {
         );
         assert!(c.classify("example.com/other").is_none());
         assert!(c.classify("nvidia.com/gpu").is_some(), "defaults stay");
+    }
+
+    #[test]
+    fn extra_device_classes_are_added_and_checked() {
+        let c = GpuCatalogue::default()
+            .with_device_classes(&["a100.example.com".into(), "*.gpu.example.org".into()])
+            .unwrap();
+        for (class, gpu) in [
+            ("a100.example.com", true),
+            ("h100.gpu.example.org", true),
+            ("gpu.example.org", false),
+            ("gpu.nvidia.com", true),
+        ] {
+            let name = format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}");
+            assert_eq!(c.classify(&name).is_some(), gpu, "{name}");
+            assert_eq!(c.classify_device_class(class).is_some(), gpu, "{class}");
+        }
+        for (bad, needle) in [("", "1 to 253"), ("GPU.example.com", "'G'"), ("a/b", "'/'")] {
+            let err = GpuCatalogue::default()
+                .with_device_classes(&["ok.io".into(), bad.into()])
+                .unwrap_err();
+            assert!(err.starts_with("gpuDeviceClasses[1]: "), "{err}");
+            assert!(err.contains(needle), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn device_class_names_stand_for_their_vendor_resource() {
+        let c = GpuCatalogue::default()
+            .with_device_classes(&["tpu.example.com".into()])
+            .unwrap();
+        for (name, expected) in [
+            (
+                "deviceclass.resource.kubernetes.io/mig.nvidia.com",
+                "nvidia.com/gpu",
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/gpu.amd.com",
+                "amd.com/gpu",
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/gpu.intel.com",
+                "gpu.intel.com/i915",
+            ),
+            (
+                "deviceclass.resource.kubernetes.io/tpu.example.com",
+                "deviceclass.resource.kubernetes.io/tpu.example.com",
+            ),
+            ("nvidia.com/mig-1g.10gb", "nvidia.com/mig-1g.10gb"),
+        ] {
+            assert_eq!(c.vendor_resource_name(name), expected);
+        }
     }
 
     #[test]

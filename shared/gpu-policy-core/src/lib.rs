@@ -103,7 +103,10 @@ macro_rules! register_policy {
     };
 }
 
-pub use catalogue::{GpuCatalogue, GpuKind, GpuResource, Vendor};
+pub use catalogue::{
+    DEFAULT_GPU_DEVICE_CLASSES, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, GpuKind, GpuResource,
+    Vendor,
+};
 pub use entry::Outcome;
 pub use host::{KubernetesHost, LookupError};
 pub use policy::{Policy, PolicyInfo, judges_workload_operation};

@@ -18,7 +18,7 @@ pub struct Request {
 }
 
 /// The requests: the shared 4 KB GPU pod first (the budgets refer to it).
-pub const REQUESTS: [Request; 3] = [
+pub const REQUESTS: [Request; 4] = [
     Request {
         label: "gpu-pod",
         file: "gpu-pod-request.json",
@@ -36,6 +36,12 @@ pub const REQUESTS: [Request; 3] = [
         file: "cronjob-mig-batch.json",
         session: "ml-batch.yml",
         description: "CronJob CREATE: MIG 3g.40gb on an A100-80GB node selector, init container, managedFields",
+    },
+    Request {
+        label: "dra-gpu-pod",
+        file: "dra-implicit-gpu-pod.json",
+        session: "train.yml",
+        description: "The gpu-pod request with its GPUs asked for by DRA: deviceclass.resource.kubernetes.io/gpu.nvidia.com instead of nvidia.com/gpu",
     },
 ];
 

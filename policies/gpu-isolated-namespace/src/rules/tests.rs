@@ -723,3 +723,34 @@ fn whole_validate_entry_point_never_errors() {
     assert!(!r.accepted);
     assert!(r.message.unwrap().contains("workloadTypes"));
 }
+
+#[test]
+fn a_gpu_device_class_is_capped_by_either_quota_name() {
+    let class = "deviceclass.resource.kubernetes.io/gpu.nvidia.com";
+    let s = settings(json!({"requireGpuQuota": true}));
+    let req = pod("ml-training", training(), json!({"limits": {class: "1"}}));
+    let bare = Fake::gpu_namespace("ml-training", "training");
+    assert_eq!(
+        message(&run(&req, &s, &bare)),
+        format!(
+            "metadata.namespace: namespace \"ml-training\" has no ResourceQuota with hard[\"requests.{class}\"] or hard[\"gpu.nvidia.com.deviceclass.resource.k8s.io/devices\"] for the {class} this workload requests (fix: create a ResourceQuota in namespace \"ml-training\" with hard[\"requests.{class}\"] set to the namespace's GPU budget, like {EXAMPLE})"
+        )
+    );
+    for key in [
+        format!("requests.{class}"),
+        "gpu.nvidia.com.deviceclass.resource.k8s.io/devices".to_owned(),
+    ] {
+        let mut cluster = Fake::gpu_namespace("ml-training", "training");
+        cluster
+            .quotas
+            .push(json!({"metadata": {"name": "gpu"}, "spec": {"hard": {key.as_str(): "4"}}}));
+        assert_eq!(run(&req, &s, &cluster), Outcome::Accept, "{key}");
+    }
+    // Not a GPU class: no quota needed, no gate at all.
+    let tpu = pod(
+        "web",
+        json!({}),
+        json!({"limits": {"deviceclass.resource.kubernetes.io/tpu.example.com": "1"}}),
+    );
+    assert_eq!(run(&tpu, &s, &Fake::default()), Outcome::Accept);
+}

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use gpu_policy_core::{AdmissionRequest, LookupError, Outcome, Violation, Workload};
+use gpu_policy_core::{
+    AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Outcome, Violation, Workload,
+};
 
 use super::{EXAMPLE, NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_violation};
 use crate::cluster::{Cluster, NetworkPolicy};
@@ -216,14 +218,24 @@ fn quota_violations(cluster: &Cluster, ns: &str, resources: &BTreeSet<&str>) -> 
         .iter()
         .filter_map(|resource| {
             let key = format!("requests.{resource}");
-            if quotas.iter().any(|q| q.spec.hard.contains_key(&key)) {
+            // A device class is also capped by the DRA quota on its devices.
+            let dra_key = resource
+                .strip_prefix(DEVICE_CLASS_RESOURCE_PREFIX)
+                .map(|class| format!("{class}.deviceclass.resource.k8s.io/devices"));
+            if quotas.iter().any(|q| {
+                q.spec.hard.contains_key(&key)
+                    || dra_key.as_ref().is_some_and(|k| q.spec.hard.contains_key(k))
+            }) {
                 return None;
             }
+            let or_dra = dra_key
+                .map(|k| format!(" or hard[\"{k}\"]"))
+                .unwrap_or_default();
             Some(
                 Violation::new(
                     NAMESPACE_PATH,
                     format!(
-                        "namespace {ns:?} has no ResourceQuota with hard[\"{key}\"] for the {resource} this workload requests"
+                        "namespace {ns:?} has no ResourceQuota with hard[\"{key}\"]{or_dra} for the {resource} this workload requests"
                     ),
                 )
                 .fix(format!(
