@@ -166,3 +166,10 @@ check() {
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'deviceclass.resource.kubernetes.io/gpu.nvidia.com'* ]]
 }
+
+@test "accepts NVIDIA's DRA quickstart pod (claim from a template, GPU toleration, no limit) with a warning" {
+  run kwctl run --request-path "$DATA/requests/pod-dra-claim-template.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'spec.resourceClaims[0] \"gpu\" (ResourceClaimTemplate single-gpu)'* ]]
+}

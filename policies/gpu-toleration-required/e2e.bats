@@ -120,3 +120,10 @@ setup() {
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to spec.tolerations'* ]]
 }
+
+@test "keeps the GPU toleration of NVIDIA's DRA quickstart pod, with a warning" {
+  run kwctl run --request-path "$DATA/requests/pod-dra-claim-template.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'this policy does not read the claim'* ]]
+}

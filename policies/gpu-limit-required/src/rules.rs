@@ -30,7 +30,12 @@ pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
         Ok(None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    Outcome::from_violations(check(&workload, compiled))
+    let warnings = workload
+        .all_claim_uses()
+        .iter()
+        .map(|c| c.unresolved_warning("it counts as the container's device request, so GPU targeting without a GPU limit is accepted"))
+        .collect();
+    Outcome::from_findings(check(&workload, compiled), warnings)
 }
 
 /// Every violation of the workload, in pod order: per container (quantities,
@@ -54,12 +59,16 @@ pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
             continue;
         }
         let gpus = catalogue.container_gpus(container.container);
+        // A DRA claim is a device request whose class this policy does not
+        // read: it may be the GPU the pod aims at, and it makes
+        // NVIDIA_VISIBLE_DEVICES no bypass.
+        let has_claim = !workload.claim_uses(container).is_empty();
         let has_gpu_limit = gpus.iter().any(|gpu| gpu.limit.is_some());
-        any_gpu_limit |= has_gpu_limit;
+        any_gpu_limit |= has_gpu_limit || has_claim;
         for gpu in &gpus {
             check_quantities(&container, gpu, &mut out);
         }
-        if settings.check_visible_devices_env && !has_gpu_limit {
+        if settings.check_visible_devices_env && !has_gpu_limit && !has_claim {
             check_visible_devices(&container, &mut out);
         }
         if let Some(max) = settings.max_gpus_per_container {

@@ -19,15 +19,26 @@ pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
     let requested = requested_gpus(&workload, &compiled.catalogue);
+    // A DRA claim may be a GPU of any vendor: its pod is not judged a pod
+    // without GPUs, and no toleration is added for it.
+    let claim_warnings: Vec<String> = workload
+        .all_claim_uses()
+        .iter()
+        .map(|c| {
+            c.unresolved_warning(
+                "the pod is not judged a pod without GPUs and no toleration is added for the claim",
+            )
+        })
+        .collect();
     if requested.is_empty() {
-        if !compiled.reject_non_gpu_tolerations {
-            return Outcome::Accept;
+        if !compiled.reject_non_gpu_tolerations || !claim_warnings.is_empty() {
+            return Outcome::from_findings(Vec::new(), claim_warnings);
         }
         return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, compiled));
     }
     let missing = missing_tolerations(&workload, compiled, &requested);
     if missing.is_empty() {
-        return Outcome::Accept;
+        return Outcome::from_findings(Vec::new(), claim_warnings);
     }
     let violations: Vec<Violation> = missing.iter().map(|m| m.violation(&workload)).collect();
     match compiled.mode {

@@ -26,15 +26,26 @@ pub enum Outcome {
     Reject(Vec<Violation>),
     /// Admit the given object instead of the submitted one.
     Mutate(Value),
+    /// Admit unchanged, with admission warnings (kubectl shows them): what
+    /// is worth telling but not worth rejecting.
+    Warn(Vec<String>),
 }
 
 impl Outcome {
     /// Rejects when there are violations, accepts otherwise.
     pub fn from_violations(violations: Vec<Violation>) -> Self {
-        if violations.is_empty() {
-            Outcome::Accept
-        } else {
+        Self::from_findings(violations, Vec::new())
+    }
+
+    /// Rejects when there are violations (the warnings are then moot),
+    /// else accepts with the warnings, if any.
+    pub fn from_findings(violations: Vec<Violation>, warnings: Vec<String>) -> Self {
+        if !violations.is_empty() {
             Outcome::Reject(violations)
+        } else if !warnings.is_empty() {
+            Outcome::Warn(warnings)
+        } else {
+            Outcome::Accept
         }
     }
 }
@@ -120,6 +131,7 @@ pub fn response(outcome: Outcome) -> ValidationResponse {
             r.message = Some(render(&violations));
         }
         Outcome::Mutate(object) => r.mutated_object = Some(object),
+        Outcome::Warn(warnings) => r.warnings = Some(warnings),
     }
     r
 }

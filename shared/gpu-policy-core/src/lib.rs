@@ -114,4 +114,4 @@ pub use request::AdmissionRequest;
 pub use targeting::NodeTargeting;
 pub use toleration::Taint;
 pub use violation::Violation;
-pub use workload::{ContainerKind, ContainerRef, Workload, WorkloadKind};
+pub use workload::{ClaimUse, ContainerKind, ContainerRef, Workload, WorkloadKind};

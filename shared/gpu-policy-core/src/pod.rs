@@ -61,6 +61,9 @@ pub struct PodSpec {
     /// `runtimeClassName`.
     #[serde(deserialize_with = "null_as_default")]
     pub runtime_class_name: String,
+    /// `resourceClaims`: the pod's DRA claims.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource_claims: Vec<PodResourceClaim>,
 }
 
 /// A container, init container or ephemeral container.
@@ -91,6 +94,54 @@ pub struct Resources {
     /// `requests`.
     #[serde(deserialize_with = "null_as_default")]
     pub requests: BTreeMap<String, Quantity>,
+    /// `claims`: the pod's DRA claims this container uses.
+    #[serde(deserialize_with = "null_as_default")]
+    pub claims: Vec<ContainerClaim>,
+}
+
+/// `resources.claims[]`: names an entry of `spec.resourceClaims`, and
+/// optionally one request of that claim.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ContainerClaim {
+    /// `name`: the `spec.resourceClaims[].name` it uses.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `request`: one request of the claim; empty means all of them.
+    #[serde(deserialize_with = "null_as_default")]
+    pub request: String,
+}
+
+/// `spec.resourceClaims[]`: a DRA claim of the pod, a ResourceClaim by
+/// name or one made for the pod from a ResourceClaimTemplate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodResourceClaim {
+    /// `name`, what containers' `resources.claims[].name` refer to.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `resourceClaimName`: an existing ResourceClaim in the namespace.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource_claim_name: String,
+    /// `resourceClaimTemplateName`: a ResourceClaimTemplate in the namespace.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource_claim_template_name: String,
+}
+
+impl PodResourceClaim {
+    /// The object the claim comes from, e.g. `ResourceClaimTemplate single-gpu`.
+    pub fn source(&self) -> String {
+        if !self.resource_claim_template_name.is_empty() {
+            format!(
+                "ResourceClaimTemplate {}",
+                self.resource_claim_template_name
+            )
+        } else if !self.resource_claim_name.is_empty() {
+            format!("ResourceClaim {}", self.resource_claim_name)
+        } else {
+            "no ResourceClaim or ResourceClaimTemplate named".to_owned()
+        }
+    }
 }
 
 /// An environment variable; only whether it has a value source matters.

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::pod::{Container, NodeSelectorRequirement, ObjectMeta, PodSpec, null_as_default};
+use crate::pod::{
+    Container, NodeSelectorRequirement, ObjectMeta, PodResourceClaim, PodSpec, null_as_default,
+};
 use crate::request::AdmissionRequest;
 use crate::violation::Violation;
 
@@ -204,7 +206,88 @@ impl ContainerRef<'_> {
     }
 }
 
+/// A DRA claim a container uses: its `resources.claims[]` entry and the
+/// `spec.resourceClaims[]` entry that entry names.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimUse<'w> {
+    /// The container.
+    pub container: ContainerRef<'w>,
+    /// Its index in the container's `resources.claims`.
+    pub index: usize,
+    /// The pod's claim it names.
+    pub claim: &'w PodResourceClaim,
+    /// The claim's index in `spec.resourceClaims`.
+    pub claim_index: usize,
+}
+
+impl ClaimUse<'_> {
+    /// The path of the pod's claim, e.g. `spec.resourceClaims[0]`.
+    pub fn claim_path(&self) -> String {
+        format!(
+            "{}.resourceClaims[{}]",
+            self.container.spec_path, self.claim_index
+        )
+    }
+
+    /// The claim for messages: `spec.resourceClaims[0] "gpu" (ResourceClaimTemplate
+    /// single-gpu), used by spec.containers[0] "ctr"`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {:?} ({}), used by {} {:?}",
+            self.claim_path(),
+            self.claim.name,
+            self.claim.source(),
+            self.container.path(),
+            self.container.container.name
+        )
+    }
+
+    /// The admission warning for a claim whose device class the policy does
+    /// not read: what it could not tell and what it did instead.
+    pub fn unresolved_warning(&self, judged: &str) -> String {
+        format!(
+            "{}: this policy does not read the claim's device class, so it cannot tell whether it is a GPU; {judged}",
+            self.describe()
+        )
+    }
+}
+
 impl Workload {
+    /// The DRA claims the container uses, in `resources.claims` order.
+    /// Entries naming no `spec.resourceClaims` entry are left out (the API
+    /// server refuses such pods). Ephemeral containers cannot use claims.
+    pub fn claim_uses<'w>(&'w self, container: ContainerRef<'w>) -> Vec<ClaimUse<'w>> {
+        if container.kind == ContainerKind::Ephemeral {
+            return Vec::new();
+        }
+        container
+            .container
+            .resources
+            .claims
+            .iter()
+            .enumerate()
+            .filter_map(|(index, used)| {
+                let (claim_index, claim) = self
+                    .spec
+                    .resource_claims
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.name == used.name)?;
+                Some(ClaimUse {
+                    container,
+                    index,
+                    claim,
+                    claim_index,
+                })
+            })
+            .collect()
+    }
+
+    /// Every DRA claim use of the pod, container by container.
+    pub fn all_claim_uses(&self) -> Vec<ClaimUse<'_>> {
+        self.containers().flat_map(|c| self.claim_uses(c)).collect()
+    }
+
     /// Extracts the pod template from an admission request.
     ///
     /// `Ok(None)` when the policy has nothing to look at: a kind without a pod
@@ -519,6 +602,49 @@ mod tests {
                 "{kind}"
             );
         }
+    }
+
+    #[test]
+    fn claim_uses_name_the_pod_claim_for_every_container_kind_but_ephemeral() {
+        let claims = r#"{"resources": {"claims": [{"name": "gpu"}, {"name": "nic", "request": "port-0"}, {"name": "gone"}]}}"#;
+        let spec = format!(
+            r#"{{"resourceClaims": [{{"name": "nic", "resourceClaimName": "rdma"}}, {{"name": "gpu", "resourceClaimTemplateName": "single-gpu"}}, {{"name": "bare"}}],
+               "initContainers": [{{"name": "setup", {c}}}, {{"name": "proxy", "restartPolicy": "Always", {c}}}],
+               "containers": [{{"name": "main", {c}}}, {{"name": "cpu"}}], "ephemeralContainers": [{{"name": "debug", {c}}}]}}"#,
+            c = &claims[1..claims.len() - 1]
+        );
+        for kind in WorkloadKind::ALL {
+            let json = wrap(kind).replace(POD_SPEC, &spec);
+            let w = Workload::from_json(kind, &json).unwrap();
+            let sp = w.spec_path();
+            let uses: Vec<(String, usize, String)> = w
+                .all_claim_uses()
+                .iter()
+                .map(|u| (u.container.path(), u.index, u.describe()))
+                .collect();
+            let mut expected = Vec::new();
+            for (field, name) in [
+                ("initContainers[0]", "setup"),
+                ("initContainers[1]", "proxy"),
+                ("containers[0]", "main"),
+            ] {
+                let path = format!("{sp}.{field}");
+                expected.push((path.clone(), 0, format!(r#"{sp}.resourceClaims[1] "gpu" (ResourceClaimTemplate single-gpu), used by {path} "{name}""#)));
+                expected.push((path.clone(), 1, format!(r#"{sp}.resourceClaims[0] "nic" (ResourceClaim rdma), used by {path} "{name}""#)));
+            }
+            assert_eq!(uses, expected, "{kind}");
+            assert_eq!(
+                w.all_claim_uses()[1].container.container.resources.claims[1].request,
+                "port-0"
+            );
+            assert_eq!(
+                w.spec.resource_claims[2].source(),
+                "no ResourceClaim or ResourceClaimTemplate named"
+            );
+        }
+        // null and absent read as none.
+        let w = Workload::from_json(WorkloadKind::Pod, r#"{"spec": {"resourceClaims": null, "containers": [{"resources": {"claims": null}}]}}"#).unwrap();
+        assert!(w.all_claim_uses().is_empty());
     }
 
     #[test]
