@@ -130,3 +130,24 @@ run_policy() {
   [ "$status" -ne 0 ]
   [[ "$output" == *'workloadTypes'* ]]
 }
+
+# --- Dynamic Resource Allocation claims: the claim's template is read first ---
+
+@test "accepts NVIDIA's DRA quickstart pod in its training namespace, reading its ResourceClaimTemplate" {
+  run_policy pod-dra-claim-training.json ml-training-dra-gpu-template.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+@test "rejects a DRA GPU Job in a namespace without the GPU label" {
+  run_policy job-dra-claim-in-unlabelled-namespace.json research-dra-gpu-template.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'is not a GPU namespace'* ]]
+}
+
+@test "accepts a pod whose only claim is a NIC" {
+  run_policy pod-dra-nic-claim.json research-dra-nic-claim.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}

@@ -160,6 +160,11 @@ impl<'h> Cluster<'h> {
         Self { host }
     }
 
+    /// The host, for the shared readers (DRA claims).
+    pub fn host(&self) -> &'h dyn KubernetesHost {
+        self.host
+    }
+
     fn call<R: Serialize>(&self, operation: &str, request: &R) -> Result<Vec<u8>, LookupError> {
         let message = serde_json::to_vec(request).map_err(|_| LookupError::Unreadable)?;
         self.host

@@ -10,6 +10,7 @@
 //! and `null`, and every malformed input becomes an error value.
 
 pub mod catalogue;
+pub mod dra;
 pub mod entry;
 pub mod host;
 pub mod labels;

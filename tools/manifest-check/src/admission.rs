@@ -25,7 +25,9 @@ pub struct ResourceType {
 // `group/Kind` (`Kind` for core), by scope; the plural is `guess_plural`'s
 // but for `Endpoints`. Kinds not listed get a guessed plural and are assumed
 // namespaced (most custom resources are).
-const NAMESPACED_KINDS: [&str; 20] = [
+const NAMESPACED_KINDS: [&str; 22] = [
+    "resource.k8s.io/ResourceClaim",
+    "resource.k8s.io/ResourceClaimTemplate",
     "Service",
     "ConfigMap",
     "Secret",
@@ -47,7 +49,8 @@ const NAMESPACED_KINDS: [&str; 20] = [
     "policies.kubewarden.io/AdmissionPolicy",
     "policies.kubewarden.io/AdmissionPolicyGroup",
 ];
-const CLUSTER_SCOPED_KINDS: [&str; 16] = [
+const CLUSTER_SCOPED_KINDS: [&str; 17] = [
+    "resource.k8s.io/DeviceClass",
     "Namespace",
     "Node",
     "PersistentVolume",

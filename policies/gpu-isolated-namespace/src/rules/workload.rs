@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use gpu_policy_core::dra::{ClaimVerdict, resolve_claim_uses};
 use gpu_policy_core::{
     AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Outcome, Violation, Workload,
 };
@@ -21,9 +22,6 @@ pub(super) fn check(
         settings,
         catalogue,
     } = compiled;
-    if !catalogue.workload_uses_gpu(workload) {
-        return Outcome::Accept;
-    }
     // The request's namespace is authoritative (a Pod created without
     // metadata.namespace gets it from the request).
     let ns = if request.namespace.is_empty() {
@@ -31,6 +29,33 @@ pub(super) fn check(
     } else {
         request.namespace.as_str()
     };
+    // DRA claims are GPUs when their device class is one; a claim whose
+    // object cannot be read is treated as one (fail closed), with a warning.
+    let uses = workload.all_claim_uses();
+    let verdicts = if uses.is_empty() || ns.is_empty() {
+        uses.iter()
+            .map(|u| (*u, ClaimVerdict::Unresolved(LookupError::NotFound)))
+            .collect()
+    } else {
+        resolve_claim_uses(cluster.host(), ns, catalogue, &uses)
+    };
+    let mut gpu_classes: BTreeSet<String> = BTreeSet::new();
+    let mut warnings = Vec::new();
+    for (used, verdict) in &verdicts {
+        match verdict {
+            ClaimVerdict::Gpu(class) => {
+                gpu_classes.insert(format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}"));
+            }
+            ClaimVerdict::NotGpu => {}
+            ClaimVerdict::Unresolved(e) => warnings.push(format!(
+                "{}: its device class could not be read ({e}), so it is treated as a GPU claim",
+                used.describe()
+            )),
+        }
+    }
+    if !catalogue.workload_uses_gpu(workload) && gpu_classes.is_empty() && warnings.is_empty() {
+        return Outcome::Accept;
+    }
     if ns.is_empty() {
         return Outcome::Reject(vec![
             Violation::new(
@@ -93,14 +118,15 @@ pub(super) fn check(
         violations.extend(default_deny_violation(cluster, ns));
     }
     if settings.require_gpu_quota {
-        let resources: BTreeSet<&str> = workload
+        let mut resources: BTreeSet<String> = workload
             .containers()
             .flat_map(|c| catalogue.container_gpus(c.container))
-            .map(|g| g.name)
+            .map(|g| g.name.to_owned())
             .collect();
+        resources.extend(gpu_classes);
         violations.extend(quota_violations(cluster, ns, &resources));
     }
-    Outcome::from_violations(violations)
+    Outcome::from_findings(violations, warnings)
 }
 
 fn pod_label_violation(
@@ -203,7 +229,7 @@ fn default_deny_violation(cluster: &Cluster, ns: &str) -> Option<Violation> {
     Some(Violation::new(NAMESPACE_PATH, reason).fix(create_default_deny(ns, "default-deny-all")))
 }
 
-fn quota_violations(cluster: &Cluster, ns: &str, resources: &BTreeSet<&str>) -> Vec<Violation> {
+fn quota_violations(cluster: &Cluster, ns: &str, resources: &BTreeSet<String>) -> Vec<Violation> {
     let quotas = match cluster.list_resource_quotas(ns) {
         Ok(q) => q,
         Err(e) => {
