@@ -108,7 +108,7 @@ fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<R
             }
             out.push(Requested {
                 name: gpu.name,
-                vendor_name: catalogue.vendor_resource_name(gpu.name),
+                vendor_name: gpu.resource.vendor_name(gpu.name),
                 container_path: c.path(),
                 container_name: &c.container.name,
             });

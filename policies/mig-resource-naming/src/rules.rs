@@ -6,8 +6,7 @@ use std::cell::OnceCell;
 use gpu_policy_core::pod::{Container, Quantity};
 use gpu_policy_core::quantity::parse_device_count;
 use gpu_policy_core::{
-    AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, GpuKind, Outcome, Vendor,
-    Violation, Workload,
+    AdmissionRequest, GpuCatalogue, GpuKind, Outcome, Vendor, Violation, Workload,
 };
 
 use crate::mig_catalogue::{self, GpuModel, MODELS};
@@ -155,12 +154,12 @@ impl Checker<'_> {
     /// is not handed out by the device plugin, so it does not clash with
     /// its MIG slices).
     fn is_nvidia_whole_gpu(&self, name: &str) -> bool {
-        !name.starts_with(DEVICE_CLASS_RESOURCE_PREFIX)
-            && self
-                .gpus
-                .get_or_init(GpuCatalogue::default)
-                .classify(name)
-                .is_some_and(|r| r.kind == GpuKind::Whole && r.vendor == Vendor::Nvidia)
+        self.gpus
+            .get_or_init(GpuCatalogue::default)
+            .classify(name)
+            .is_some_and(|r| {
+                r.kind == GpuKind::Whole && r.vendor == Vendor::Nvidia && !r.device_class
+            })
     }
 
     /// The name to suggest for what was meant: a configured profile (the

@@ -81,6 +81,25 @@ pub struct GpuResource {
     pub shared: bool,
     /// Vendor.
     pub vendor: Vendor,
+    /// Asked for by a DRA device class's implicit name
+    /// (`deviceclass.resource.kubernetes.io/<class>`), not a device plugin's.
+    pub device_class: bool,
+}
+
+impl GpuResource {
+    /// The name per-resource settings (a toleration rule's
+    /// `resourcePattern`) also match for `name`: a GPU device class stands for
+    /// its vendor's device-plugin resource (`nvidia.com/gpu`, `amd.com/gpu`,
+    /// `gpu.intel.com/i915`), so DRA pods need the same taint toleration as
+    /// device-plugin pods.
+    pub fn vendor_name<'n>(&self, name: &'n str) -> &'n str {
+        match (self.device_class, self.vendor) {
+            (true, Vendor::Nvidia) => "nvidia.com/gpu",
+            (true, Vendor::Amd) => "amd.com/gpu",
+            (true, Vendor::Intel) => "gpu.intel.com/i915",
+            _ => name,
+        }
+    }
 }
 
 /// A resource name pattern: a name with any number of `*` wildcards.
@@ -159,22 +178,11 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
-/// A device class name pattern: a DNS subdomain with any number of `*`.
+/// A device class name pattern: a DNS subdomain, `*` standing for any run
+/// of its characters.
 fn check_device_class(pattern: &str) -> Result<(), String> {
-    if pattern.is_empty() || pattern.len() > 253 {
-        return Err(format!(
-            "{pattern:?} is not a device class name: expected a DNS subdomain of 1 to 253 characters, e.g. gpu.nvidia.com"
-        ));
-    }
-    match pattern
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '*')))
-    {
-        Some(bad) => Err(format!(
-            "{pattern:?}: character {bad:?} cannot appear in a device class name (lower-case letters, digits, '.', '-' and '*')"
-        )),
-        None => Ok(()),
-    }
+    crate::labels::check_dns_subdomain(&pattern.replace('*', "x"))
+        .map_err(|e| format!("{pattern:?} is not a device class name: it {e}"))
 }
 
 /// The set of resource names and DRA device classes that count as GPUs.
@@ -251,24 +259,8 @@ impl GpuCatalogue {
             kind,
             shared: false,
             vendor,
+            device_class: true,
         })
-    }
-
-    /// The name per-resource settings (a toleration rule's `resourcePattern`)
-    /// are matched against besides `name` itself: a GPU device class's
-    /// implicit name stands for its vendor's device-plugin resource
-    /// (`nvidia.com/gpu`, `amd.com/gpu`, `gpu.intel.com/i915`), so DRA pods
-    /// need the same taint toleration as device-plugin pods.
-    pub fn vendor_resource_name<'n>(&self, name: &'n str) -> &'n str {
-        if !name.starts_with(DEVICE_CLASS_RESOURCE_PREFIX) {
-            return name;
-        }
-        match self.classify(name).map(|r| r.vendor) {
-            Some(Vendor::Nvidia) => "nvidia.com/gpu",
-            Some(Vendor::Amd) => "amd.com/gpu",
-            Some(Vendor::Intel) => "gpu.intel.com/i915",
-            _ => name,
-        }
     }
 
     /// Classifies a resource name; `None` when it is not a GPU. A device
@@ -296,6 +288,7 @@ impl GpuCatalogue {
             kind,
             shared: name.ends_with(".shared"),
             vendor,
+            device_class: false,
         })
     }
 
@@ -529,7 +522,13 @@ mod tests {
             assert_eq!(c.classify(&name).is_some(), gpu, "{name}");
             assert_eq!(c.classify_device_class(class).is_some(), gpu, "{class}");
         }
-        for (bad, needle) in [("", "1 to 253"), ("GPU.example.com", "'G'"), ("a/b", "'/'")] {
+        for (bad, needle) in [
+            ("", "1 to 253"),
+            ("GPU.example.com", "DNS subdomain"),
+            ("a/b", "DNS subdomain"),
+            ("-gpu.example.com", "DNS subdomain"),
+            ("gpu..example.com", "DNS subdomain"),
+        ] {
             let err = GpuCatalogue::default()
                 .with_device_classes(&["ok.io".into(), bad.into()])
                 .unwrap_err();
@@ -562,7 +561,8 @@ mod tests {
             ),
             ("nvidia.com/mig-1g.10gb", "nvidia.com/mig-1g.10gb"),
         ] {
-            assert_eq!(c.vendor_resource_name(name), expected);
+            let vendor_name = c.classify(name).map_or(name, |r| r.vendor_name(name));
+            assert_eq!(vendor_name, expected);
         }
     }
 

@@ -50,7 +50,9 @@ pub fn check_label_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_dns_subdomain(text: &str) -> Result<(), String> {
+/// A DNS subdomain (RFC 1123): what Kubernetes object names such as
+/// DeviceClass names, and label key prefixes, must be.
+pub(crate) fn check_dns_subdomain(text: &str) -> Result<(), String> {
     if text.is_empty() || text.len() > 253 {
         return Err("must be 1 to 253 characters".to_owned());
     }

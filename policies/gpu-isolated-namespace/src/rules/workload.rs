@@ -22,6 +22,11 @@ pub(super) fn check(
         settings,
         catalogue,
     } = compiled;
+    let uses = workload.all_claim_uses();
+    let uses_gpu = catalogue.workload_uses_gpu(workload);
+    if !uses_gpu && uses.is_empty() {
+        return Outcome::Accept;
+    }
     // The request's namespace is authoritative (a Pod created without
     // metadata.namespace gets it from the request).
     let ns = if request.namespace.is_empty() {
@@ -29,19 +34,21 @@ pub(super) fn check(
     } else {
         request.namespace.as_str()
     };
+    if ns.is_empty() {
+        // Without a namespace the claims cannot be read either: fail closed.
+        return Outcome::Reject(vec![
+            Violation::new(
+                NAMESPACE_PATH,
+                "is not set and the request names no namespace, so the GPU namespace cannot be checked",
+            )
+            .fix("create the workload in a GPU namespace"),
+        ]);
+    }
     // DRA claims are GPUs when their device class is one; a claim whose
     // object cannot be read is treated as one (fail closed), with a warning.
-    let uses = workload.all_claim_uses();
-    let verdicts = if uses.is_empty() || ns.is_empty() {
-        uses.iter()
-            .map(|u| (*u, ClaimVerdict::Unresolved(LookupError::NotFound)))
-            .collect()
-    } else {
-        resolve_claim_uses(cluster.host(), ns, catalogue, &uses)
-    };
     let mut gpu_classes: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
-    for (used, verdict) in &verdicts {
+    for (used, verdict) in resolve_claim_uses(cluster.host(), ns, catalogue, &uses) {
         match verdict {
             ClaimVerdict::Gpu(class) => {
                 gpu_classes.insert(format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}"));
@@ -53,17 +60,8 @@ pub(super) fn check(
             )),
         }
     }
-    if !catalogue.workload_uses_gpu(workload) && gpu_classes.is_empty() && warnings.is_empty() {
+    if !uses_gpu && gpu_classes.is_empty() && warnings.is_empty() {
         return Outcome::Accept;
-    }
-    if ns.is_empty() {
-        return Outcome::Reject(vec![
-            Violation::new(
-                NAMESPACE_PATH,
-                "is not set and the request names no namespace, so the GPU namespace cannot be checked",
-            )
-            .fix("create the workload in a GPU namespace"),
-        ]);
     }
 
     let pod_value = workload
