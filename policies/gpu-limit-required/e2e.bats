@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-limit-required.wasm.
-# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
-# no contextAwareResources), so kwctl runs it without --allow-context-aware and
-# never needs a kubeconfig, a cluster or a replay session.
+# Hermetic: the policy reads only a pod's DRA claims (contextAwareResources:
+# ResourceClaim, ResourceClaimTemplate). Cases without claims make no lookup and
+# run without --allow-context-aware; cases with claims replay a session
+# (test_data/sessions/*.yml), so kwctl never needs a kubeconfig or a cluster.
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
   POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/gpu-limit-required.wasm}"
@@ -13,6 +14,14 @@ setup() {
 # kwctl run REQUEST SETTINGS_JSON
 check() {
   run kwctl run --request-path "$DATA/requests/$1" --settings-json "$2" "$POLICY"
+}
+
+# replay REQUEST SESSION SETTINGS_JSON: kwctl run answering the claim lookups
+# from test_data/sessions/SESSION.
+replay() {
+  run kwctl run --allow-context-aware \
+    --replay-host-capabilities-interactions "$DATA/sessions/$2" \
+    --request-path "$DATA/requests/$1" --settings-json "$3" "$POLICY"
 }
 
 @test "accepts a GPU pod with a limit, a GPU toleration and a GPU node selector" {
@@ -167,9 +176,37 @@ check() {
   [[ "$output" == *'deviceclass.resource.kubernetes.io/gpu.nvidia.com'* ]]
 }
 
-@test "accepts NVIDIA's DRA quickstart pod (claim from a template, GPU toleration, no limit) with a warning" {
-  run kwctl run --request-path "$DATA/requests/pod-dra-claim-template.json" --settings-json '{}' "$POLICY"
+@test "accepts NVIDIA's DRA quickstart pod (claim of a gpu.nvidia.com template, GPU toleration, no limit)" {
+  replay pod-dra-claim-gpu-targeting.json dra-template-gpu.yml '{}'
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
-  [[ "$output" == *'spec.resourceClaims[0] \"gpu\" (ResourceClaimTemplate single-gpu)'* ]]
+  [[ "$output" != *'could not be read'* ]]
+}
+
+@test "rejects a Job aimed at GPU nodes whose only claim is a NIC" {
+  replay job-dra-claim-gpu-targeting.json dra-template-nic.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'but no container sets a GPU limit'* ]]
+}
+
+@test "counts a claim's devices against maxGpusPerContainer" {
+  replay pod-dra-claim-gpu-targeting.json dra-template-four-gpus.yml '{"maxGpusPerContainer": 2}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'asks for 4 GPU devices (spec.resourceClaims[0] \"gpu\": 4), more than maxGpusPerContainer 2'* ]]
+}
+
+@test "accepts a claim pod with a warning when the template is not there yet" {
+  replay deployment-dra-claim-gpu-targeting.json dra-template-not-found.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'its device class could not be read (it does not exist)'* ]]
+}
+
+@test "accepts a claim pod with a warning when run without --allow-context-aware" {
+  check pod-dra-claim-gpu-targeting.json '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'its device class could not be read'* ]]
 }

@@ -1,14 +1,23 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-toleration-required.wasm.
-# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
-# no contextAwareResources), so kwctl runs it without --allow-context-aware and
-# never needs a kubeconfig, a cluster or a replay session.
+# Hermetic: the policy reads only a pod's DRA claims (contextAwareResources:
+# ResourceClaim, ResourceClaimTemplate). Cases without claims make no lookup and
+# run without --allow-context-aware; cases with claims replay a session
+# (test_data/sessions/*.yml), so kwctl never needs a kubeconfig or a cluster.
 
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
   POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/gpu-toleration-required.wasm}"
   [ -f "$POLICY" ] || skip "$POLICY is missing: run make annotate"
   DATA="$BATS_TEST_DIRNAME/test_data"
+}
+
+# replay REQUEST SESSION SETTINGS_JSON: kwctl run answering the claim lookups
+# from test_data/sessions/SESSION.
+replay() {
+  run kwctl run --allow-context-aware \
+    --replay-host-capabilities-interactions "$DATA/sessions/$2" \
+    --request-path "$DATA/requests/$1" --settings-json "$3" "$POLICY"
 }
 
 # --- GPU workloads must tolerate the GPU taint (validate mode) ---
@@ -121,9 +130,38 @@ setup() {
   [[ "$output" == *'add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to spec.tolerations'* ]]
 }
 
-@test "keeps the GPU toleration of NVIDIA's DRA quickstart pod, with a warning" {
-  run kwctl run --request-path "$DATA/requests/pod-dra-claim-template.json" --settings-json '{}' "$POLICY"
+@test "accepts NVIDIA's DRA quickstart pod with its GPU toleration" {
+  replay pod-dra-claim-gpu-tolerated.json dra-template-gpu.yml '{}'
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
-  [[ "$output" == *'this policy does not read the claim'* ]]
+  [[ "$output" != *'could not be read'* ]]
+}
+
+@test "rejects a Deployment claiming a gpu.nvidia.com device without the NVIDIA toleration" {
+  replay deployment-dra-claim-no-toleration.json dra-template-gpu.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'(ResourceClaimTemplate single-gpu, device class gpu.nvidia.com) but does not tolerate the GPU node taint nvidia.com/gpu:NoSchedule'* ]]
+}
+
+@test "mutate mode adds the NVIDIA toleration to a Job claiming a gpu.nvidia.com device" {
+  replay job-dra-claim-no-toleration.json dra-template-gpu.yml '{"mode": "mutate"}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'"patchType":"JSONPatch"'* ]]
+}
+
+@test "neither rejects nor mutates a claim pod whose template is not there yet, with a warning" {
+  replay pod-dra-claim-no-toleration.json dra-template-not-found.yml '{"mode": "mutate"}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" != *'"patchType"'* ]]
+  [[ "$output" == *'no toleration is added for the claim'* ]]
+}
+
+@test "rejects the GPU toleration of a pod whose only claim is a NIC" {
+  replay statefulset-dra-claim-gpu-tolerated.json dra-template-nic.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'but the pod requests no GPU'* ]]
 }

@@ -8,13 +8,17 @@
 //! 4. `NVIDIA_VISIBLE_DEVICES` (other than empty, `void`, `none`) only in a
 //!    container with a GPU limit; ephemeral containers can never have one.
 //! 5. `maxGpusPerContainer` / `maxGpusPerPod`, when set.
+//!
+//! A DRA claim of a GPU device class (read from its ResourceClaim or
+//! ResourceClaimTemplate) is a GPU limit of the containers that use it.
 
 use gpu_policy_core::catalogue::ContainerGpu;
+use gpu_policy_core::dra::{ClaimVerdict, DeviceCount, PodClaims, claim_namespace};
 use gpu_policy_core::pod::EnvVar;
 use gpu_policy_core::quantity::{QuantityError, parse_device_count};
 use gpu_policy_core::targeting::GpuTarget;
 use gpu_policy_core::{
-    AdmissionRequest, ContainerKind, ContainerRef, Outcome, Violation, Workload,
+    AdmissionRequest, ContainerKind, ContainerRef, KubernetesHost, Outcome, Violation, Workload,
 };
 
 use crate::settings::Compiled;
@@ -23,25 +27,33 @@ use crate::settings::Compiled;
 /// mounts into a container.
 pub const VISIBLE_DEVICES: &str = "NVIDIA_VISIBLE_DEVICES";
 
-/// Decides one admission request.
-pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
+/// Decides one admission request. The pod's DRA claims are read first (one
+/// lookup each; a pod without claims makes none).
+pub fn evaluate(
+    request: &AdmissionRequest,
+    compiled: &Compiled,
+    cluster: &dyn KubernetesHost,
+) -> Outcome {
     let workload = match Workload::from_request(request) {
         Ok(Some(workload)) => workload,
         Ok(None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    let warnings = workload
-        .all_claim_uses()
-        .iter()
-        .map(|c| c.unresolved_warning("it counts as the container's device request, so GPU targeting without a GPU limit is accepted"))
+    let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
+    let warnings = claims
+        .unresolved()
+        .map(|(claim, e)| claim.unresolved_warning(e, "a container using it counts as asking for a device, so GPU targeting without a GPU limit is accepted, and its devices are not counted against the caps"))
         .collect();
-    Outcome::from_findings(check(&workload, compiled), warnings)
+    Outcome::from_findings(check(&workload, &claims, compiled), warnings)
 }
 
 /// Every violation of the workload, in pod order: per container (quantities,
 /// requests without limits, `NVIDIA_VISIBLE_DEVICES`, the per-container cap),
 /// then the pod total, then the GPU targeting of a pod without a GPU limit.
-pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
+/// A container's DRA claim of a GPU class is its GPU limit, with the claim's
+/// device count; one whose object could not be read is a device request of
+/// unknown class (it may be the GPU the pod aims at).
+pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -> Vec<Violation> {
     let Compiled {
         settings,
         catalogue,
@@ -59,31 +71,45 @@ pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
             continue;
         }
         let gpus = catalogue.container_gpus(container.container);
-        // A DRA claim is a device request whose class this policy does not
-        // read: it may be the GPU the pod aims at, and it makes
-        // NVIDIA_VISIBLE_DEVICES no bypass.
-        let has_claim = !workload.claim_uses(container).is_empty();
-        let has_gpu_limit = gpus.iter().any(|gpu| gpu.limit.is_some());
-        any_gpu_limit |= has_gpu_limit || has_claim;
+        let mut claimed: Vec<(String, DeviceCount)> = Vec::new();
+        let mut unresolved_claim = false;
+        for used in workload.claim_uses(container) {
+            match claims.use_verdict(catalogue, &used) {
+                ClaimVerdict::Gpu(demand) => claimed.push((
+                    format!("{} {:?}", used.claim_path(), used.claim.name),
+                    demand.devices,
+                )),
+                ClaimVerdict::Unresolved(_) => unresolved_claim = true,
+                ClaimVerdict::NotGpu => {}
+            }
+        }
+        let has_gpu_limit = gpus.iter().any(|gpu| gpu.limit.is_some()) || !claimed.is_empty();
+        any_gpu_limit |= has_gpu_limit || unresolved_claim;
         for gpu in &gpus {
             check_quantities(&container, gpu, &mut out);
         }
-        if settings.check_visible_devices_env && !has_gpu_limit && !has_claim {
+        if settings.check_visible_devices_env && !has_gpu_limit && !unresolved_claim {
             check_visible_devices(&container, &mut out);
         }
         if let Some(max) = settings.max_gpus_per_container {
-            let counts: Vec<(&str, u64)> = gpus
+            let mut counts: Vec<(String, DeviceCount)> = gpus
                 .iter()
-                .filter_map(|gpu| gpu.count().ok().map(|n| (gpu.name, n)))
+                .filter_map(|gpu| {
+                    gpu.count()
+                        .ok()
+                        .map(|n| (gpu.name.to_owned(), DeviceCount::Exactly(n)))
+                })
                 .collect();
+            counts.extend(claimed);
             let total = sum(counts.iter().map(|(_, n)| *n));
-            if total > u64::from(max) {
+            if total.exceeds(u64::from(max)) {
                 out.push(
                     Violation::new(
                         container.path(),
                         format!(
-                            "asks for {total} GPU devices ({}), more than maxGpusPerContainer {max}",
-                            breakdown(counts.iter().copied())
+                            "asks for {} ({}), more than maxGpusPerContainer {max}",
+                            devices(total),
+                            breakdown(&counts)
                         ),
                     )
                     .subject(container.container.name.as_str())
@@ -96,15 +122,28 @@ pub fn check(workload: &Workload, compiled: &Compiled) -> Vec<Violation> {
     }
 
     if let Some(max) = settings.max_gpus_per_pod {
-        let counts = catalogue.effective_pod_gpus(workload);
-        let total = sum(counts.values().copied());
-        if total > u64::from(max) {
+        let mut counts: Vec<(String, DeviceCount)> = catalogue
+            .effective_pod_gpus(workload)
+            .into_iter()
+            .map(|(name, n)| (name, DeviceCount::Exactly(n)))
+            .collect();
+        // A claim's devices are allocated to the pod once, whichever
+        // containers use them.
+        counts.extend(claims.verdicts(catalogue).filter_map(|(claim, v)| match v {
+            ClaimVerdict::Gpu(d) => {
+                Some((format!("{} {:?}", claim.path, claim.claim.name), d.devices))
+            }
+            _ => None,
+        }));
+        let total = sum(counts.iter().map(|(_, n)| *n));
+        if total.exceeds(u64::from(max)) {
             out.push(
                 Violation::new(
                     workload.spec_path(),
                     format!(
-                        "the pod asks for {total} GPU devices ({}), more than maxGpusPerPod {max}",
-                        breakdown(counts.iter().map(|(name, n)| (name.as_str(), *n)))
+                        "the pod asks for {} ({}), more than maxGpusPerPod {max}",
+                        devices(total),
+                        breakdown(&counts)
                     ),
                 )
                 .fix(format!(
@@ -282,13 +321,27 @@ fn suggested_resource(target: &GpuTarget) -> &'static str {
     }
 }
 
-fn sum(counts: impl Iterator<Item = u64>) -> u64 {
-    counts.fold(0u64, u64::saturating_add)
+fn sum(counts: impl Iterator<Item = DeviceCount>) -> DeviceCount {
+    counts.fold(DeviceCount::Exactly(0), DeviceCount::plus)
 }
 
-fn breakdown<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> String {
+/// "3 GPU devices", or every device of the node.
+fn devices(total: DeviceCount) -> String {
+    match total {
+        DeviceCount::Exactly(n) => format!("{n} GPU devices"),
+        DeviceCount::All => {
+            "every GPU of its node (a DRA request with allocationMode: All)".to_owned()
+        }
+    }
+}
+
+fn breakdown(counts: &[(String, DeviceCount)]) -> String {
     counts
-        .map(|(name, n)| format!("{name}: {n}"))
+        .iter()
+        .map(|(name, n)| match n {
+            DeviceCount::Exactly(n) => format!("{name}: {n}"),
+            DeviceCount::All => format!("{name}: all"),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

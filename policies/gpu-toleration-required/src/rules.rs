@@ -1,31 +1,40 @@
 //! The rules of gpu-toleration-required: GPU pods tolerate the GPU taint of
 //! every vendor they request; pods without GPUs tolerate no GPU taint.
 
+use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
 use gpu_policy_core::pod::Toleration;
 use gpu_policy_core::quantity::QuantityError;
 use gpu_policy_core::toleration::toleration_yaml;
 use gpu_policy_core::{
-    AdmissionRequest, ContainerKind, GpuCatalogue, Outcome, Taint, Violation, Workload,
+    AdmissionRequest, ContainerKind, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, KubernetesHost,
+    Outcome, Taint, Violation, Workload,
 };
 
 use crate::mutation;
 use crate::settings::{Compiled, Mode};
 
-/// Decides one admission request.
-pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
+/// Decides one admission request. The pod's DRA claims are read first (one
+/// lookup each; a pod without claims makes none): a claim of a GPU device
+/// class needs its vendor's toleration like a device-plugin GPU.
+pub fn evaluate(
+    request: &AdmissionRequest,
+    compiled: &Compiled,
+    cluster: &dyn KubernetesHost,
+) -> Outcome {
     let workload = match Workload::from_request(request) {
         Ok(Some(w)) => w,
         Ok(None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    let requested = requested_gpus(&workload, &compiled.catalogue);
-    // A DRA claim may be a GPU of any vendor: its pod is not judged a pod
-    // without GPUs, and no toleration is added for it.
-    let claim_warnings: Vec<String> = workload
-        .all_claim_uses()
-        .iter()
-        .map(|c| {
-            c.unresolved_warning(
+    let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
+    let requested = requested_gpus(&workload, &claims, &compiled.catalogue);
+    // A claim that could not be read may be a GPU of any vendor: its pod is
+    // not judged a pod without GPUs, and no toleration is added for it.
+    let claim_warnings: Vec<String> = claims
+        .unresolved()
+        .map(|(claim, e)| {
+            claim.unresolved_warning(
+                e,
                 "the pod is not judged a pod without GPUs and no toleration is added for the claim",
             )
         })
@@ -68,36 +77,29 @@ pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled) -> Outcome {
     }
 }
 
-/// A GPU resource the pod asks for, with the first container asking for it.
+/// A GPU resource the pod asks for, with where it first asks for it.
 #[derive(Debug)]
-struct Requested<'w> {
-    name: &'w str,
+struct Requested {
+    /// The resource name (a GPU device class's implicit name for a claim).
+    name: String,
     /// The name taint rules also match: a GPU device class's implicit name
     /// stands for its vendor's device-plugin resource.
-    vendor_name: &'w str,
-    container_path: String,
-    container_name: &'w str,
-}
-
-impl Requested<'_> {
-    fn describe(&self) -> String {
-        if self.container_name.is_empty() {
-            format!("{} in {}", self.name, self.container_path)
-        } else {
-            format!(
-                "{} in {} {:?}",
-                self.name, self.container_path, self.container_name
-            )
-        }
-    }
+    vendor_name: String,
+    /// Where: `nvidia.com/gpu in spec.containers[0] "ctr"`, or the claim.
+    description: String,
 }
 
 /// The GPU resources the pod asks for (limits or requests, any container
 /// that gets resources: app, init and sidecar), first occurrence of each
-/// name. A quantity of exactly zero asks for nothing; an unreadable quantity
-/// counts as asking (gpu-limit-required reports it).
-fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<Requested<'w>> {
-    let mut out: Vec<Requested<'w>> = Vec::new();
+/// name, then the GPU device classes of its DRA claims. A quantity of exactly
+/// zero asks for nothing; an unreadable quantity counts as asking
+/// (gpu-limit-required reports it).
+fn requested_gpus(
+    workload: &Workload,
+    claims: &PodClaims<'_>,
+    catalogue: &GpuCatalogue,
+) -> Vec<Requested> {
+    let mut out: Vec<Requested> = Vec::new();
     for c in workload.containers() {
         if c.kind == ContainerKind::Ephemeral {
             continue;
@@ -106,11 +108,35 @@ fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<R
             if gpu.count() == Err(QuantityError::Zero) || out.iter().any(|r| r.name == gpu.name) {
                 continue;
             }
+            let path = c.path();
+            let description = if c.container.name.is_empty() {
+                format!("{} in {path}", gpu.name)
+            } else {
+                format!("{} in {path} {:?}", gpu.name, c.container.name)
+            };
             out.push(Requested {
-                name: gpu.name,
-                vendor_name: gpu.resource.vendor_name(gpu.name),
-                container_path: c.path(),
-                container_name: &c.container.name,
+                name: gpu.name.to_owned(),
+                vendor_name: gpu.resource.vendor_name(gpu.name).to_owned(),
+                description,
+            });
+        }
+    }
+    for (claim, verdict) in claims.verdicts(catalogue) {
+        let ClaimVerdict::Gpu(demand) = verdict else {
+            continue;
+        };
+        for class in &demand.classes {
+            let name = format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}");
+            let Some(resource) = catalogue.classify(&name) else {
+                continue;
+            };
+            if out.iter().any(|r| r.name == name) {
+                continue;
+            }
+            out.push(Requested {
+                vendor_name: resource.vendor_name(&name).to_owned(),
+                description: claim.describe(Some(&demand)),
+                name,
             });
         }
     }
@@ -118,15 +144,19 @@ fn requested_gpus<'w>(workload: &'w Workload, catalogue: &GpuCatalogue) -> Vec<R
 }
 
 /// A configured taint the pod must tolerate but does not.
-struct Missing<'a, 'w> {
+struct Missing<'a> {
     taint: &'a Taint,
-    because: Vec<&'a Requested<'w>>,
+    because: Vec<&'a Requested>,
 }
 
-impl Missing<'_, '_> {
+impl Missing<'_> {
     fn violation(&self, workload: &Workload) -> Violation {
         let path = format!("{}.tolerations", workload.spec_path());
-        let resources: Vec<String> = self.because.iter().map(|r| r.describe()).collect();
+        let resources: Vec<&str> = self
+            .because
+            .iter()
+            .map(|r| r.description.as_str())
+            .collect();
         let mut reason = format!(
             "requests {} but does not tolerate the GPU node taint {}, so it stays Pending",
             resources.join(", "),
@@ -168,16 +198,16 @@ fn near_miss(taint: &Taint, t: &Toleration) -> Option<String> {
 /// For each configured taint that applies to a requested resource and that
 /// no toleration tolerates: what is missing and which resources need it.
 /// Rules with the same taint are merged, so each toleration is asked once.
-fn missing_tolerations<'a, 'w>(
+fn missing_tolerations<'a>(
     workload: &Workload,
     compiled: &'a Compiled,
-    requested: &'a [Requested<'w>],
-) -> Vec<Missing<'a, 'w>> {
-    let mut out: Vec<Missing<'a, 'w>> = Vec::new();
+    requested: &'a [Requested],
+) -> Vec<Missing<'a>> {
+    let mut out: Vec<Missing<'a>> = Vec::new();
     for (pattern, taint) in &compiled.rules {
-        let mut because: Vec<&'a Requested<'w>> = requested
+        let mut because: Vec<&'a Requested> = requested
             .iter()
-            .filter(|r| pattern.matches(r.name) || pattern.matches(r.vendor_name))
+            .filter(|r| pattern.matches(&r.name) || pattern.matches(&r.vendor_name))
             .collect();
         if because.is_empty() {
             continue;

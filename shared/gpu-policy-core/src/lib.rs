@@ -36,9 +36,12 @@ pub use kubewarden_policy_sdk as __sdk;
 /// gpu_policy_core::register_policy!(GpuLimitRequired);
 /// ```
 ///
-/// A policy whose rules read no cluster and judge workload operations only
-/// is declared and registered in one go; its settings type has a
-/// `compile` method:
+/// A policy that judges workload operations only is declared and
+/// registered in one go; its settings type has a `compile` method. With
+/// `evaluate` its rules read no cluster (`fn(&AdmissionRequest, &Compiled)`);
+/// with `evaluate_with_cluster` they also get the host
+/// (`fn(&AdmissionRequest, &Compiled, &dyn KubernetesHost)`) and the policy
+/// is context-aware:
 ///
 /// ```ignore
 /// gpu_policy_core::register_policy! {
@@ -46,12 +49,43 @@ pub use kubewarden_policy_sdk as __sdk;
 ///     pub struct GpuLimitRequired {
 ///         settings: settings::Settings,
 ///         compiled: settings::Compiled,
-///         evaluate: rules::evaluate,
+///         evaluate_with_cluster: rules::evaluate,
 ///     }
 /// }
 /// ```
 #[macro_export]
 macro_rules! register_policy {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            settings: $settings:ty,
+            compiled: $compiled:ty,
+            evaluate_with_cluster: $evaluate:path $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl $crate::policy::Policy for $name {
+            type Settings = $settings;
+            type Compiled = $compiled;
+            const CONTEXT_AWARE: bool = true;
+
+            fn compile(settings: $settings) -> ::core::result::Result<$compiled, String> {
+                settings.compile()
+            }
+
+            fn evaluate(
+                request: &$crate::AdmissionRequest,
+                settings: &$compiled,
+                cluster: &dyn $crate::KubernetesHost,
+            ) -> $crate::Outcome {
+                $evaluate(request, settings, cluster)
+            }
+        }
+
+        $crate::register_policy!($name);
+    };
     (
         $(#[$meta:meta])*
         pub struct $name:ident {

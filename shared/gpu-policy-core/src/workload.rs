@@ -241,15 +241,6 @@ impl ClaimUse<'_> {
             self.container.container.name
         )
     }
-
-    /// The admission warning for a claim whose device class the policy does
-    /// not read: what it could not tell and what it did instead.
-    pub fn unresolved_warning(&self, judged: &str) -> String {
-        format!(
-            "{}: this policy does not read the claim's device class, so it cannot tell whether it is a GPU; {judged}",
-            self.describe()
-        )
-    }
 }
 
 impl Workload {

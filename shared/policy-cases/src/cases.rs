@@ -79,6 +79,9 @@ pub struct Expectation {
     /// Substrings that must each appear in some warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings_contain: Option<OneOrMany>,
+    /// How many warnings there are (`warnings: 0`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<usize>,
     /// Whether `validate_settings` accepts the case's settings (default
     /// true). `false` tests `validate`'s own defence against settings that
     /// bypassed settings validation: `validate` still runs and is compared.
@@ -210,6 +213,12 @@ pub fn compare(expect: &Expectation, actual: &ValidationResponse) -> Vec<String>
                     "expected a warning containing {part:?}, got {warnings:?}"
                 ));
             }
+        }
+    }
+    if let Some(count) = expect.warnings {
+        let warnings = actual.warnings.clone().unwrap_or_default();
+        if warnings.len() != count {
+            problems.push(format!("expected {count} warnings, got {warnings:?}"));
         }
     }
     problems

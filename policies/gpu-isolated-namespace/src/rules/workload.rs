@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use gpu_policy_core::dra::{ClaimVerdict, resolve_claim_uses};
+use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
 use gpu_policy_core::{
     AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Outcome, Violation, Workload,
 };
@@ -22,18 +22,11 @@ pub(super) fn check(
         settings,
         catalogue,
     } = compiled;
-    let uses = workload.all_claim_uses();
     let uses_gpu = catalogue.workload_uses_gpu(workload);
-    if !uses_gpu && uses.is_empty() {
+    if !uses_gpu && workload.spec.resource_claims.is_empty() {
         return Outcome::Accept;
     }
-    // The request's namespace is authoritative (a Pod created without
-    // metadata.namespace gets it from the request).
-    let ns = if request.namespace.is_empty() {
-        workload.metadata.namespace.as_str()
-    } else {
-        request.namespace.as_str()
-    };
+    let ns = claim_namespace(request, workload);
     if ns.is_empty() {
         // Without a namespace the claims cannot be read either: fail closed.
         return Outcome::Reject(vec![
@@ -44,20 +37,24 @@ pub(super) fn check(
             .fix("create the workload in a GPU namespace"),
         ]);
     }
-    // DRA claims are GPUs when their device class is one; a claim whose
-    // object cannot be read is treated as one (fail closed), with a warning.
+    // DRA claims are GPUs when their device class is one (a claim no
+    // container uses is still allocated to the pod); a claim whose object
+    // cannot be read is treated as one (fail closed), with a warning.
+    let claims = PodClaims::resolve(cluster.host(), ns, workload);
     let mut gpu_classes: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
-    for (used, verdict) in resolve_claim_uses(cluster.host(), ns, catalogue, &uses) {
+    for (claim, verdict) in claims.verdicts(catalogue) {
         match verdict {
-            ClaimVerdict::Gpu(class) => {
-                gpu_classes.insert(format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}"));
-            }
+            ClaimVerdict::Gpu(demand) => gpu_classes.extend(
+                demand
+                    .classes
+                    .iter()
+                    .map(|class| format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}")),
+            ),
             ClaimVerdict::NotGpu => {}
-            ClaimVerdict::Unresolved(e) => warnings.push(format!(
-                "{}: its device class could not be read ({e}), so it is treated as a GPU claim",
-                used.describe()
-            )),
+            ClaimVerdict::Unresolved(e) => {
+                warnings.push(claim.unresolved_warning(e, "it is treated as a GPU claim"));
+            }
         }
     }
     if !uses_gpu && gpu_classes.is_empty() && warnings.is_empty() {
