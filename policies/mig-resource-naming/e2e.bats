@@ -1,13 +1,22 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/mig-resource-naming.wasm.
-# Hermetic: the policy is not context aware (metadata.yml: contextAware: false,
-# no contextAwareResources), so kwctl runs it without --allow-context-aware and
-# never needs a kubeconfig, a cluster or a replay session.
+# Hermetic: the policy reads only a pod's DRA claims (contextAwareResources:
+# ResourceClaim, ResourceClaimTemplate). Cases without claims make no lookup and
+# run without --allow-context-aware; cases with claims replay a session
+# (test_data/sessions/*.yml), so kwctl never needs a kubeconfig or a cluster.
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
   POLICY="${POLICY_WASM:-$BATS_TEST_DIRNAME/../../annotated/mig-resource-naming.wasm}"
   [ -f "$POLICY" ] || skip "$POLICY is missing: run make annotate"
   DATA="$BATS_TEST_DIRNAME/test_data"
+}
+
+# replay REQUEST SESSION SETTINGS_JSON: kwctl run answering the claim lookups
+# from test_data/sessions/SESSION.
+replay() {
+  run kwctl run --allow-context-aware \
+    --replay-host-capabilities-interactions "$DATA/sessions/$2" \
+    --request-path "$DATA/requests/$1" --settings-json "$3" "$POLICY"
 }
 
 @test "accepts a well-formed MIG resource" {
@@ -92,10 +101,34 @@ setup() {
   [[ "$output" == *'"allowed":false'* ]]
 }
 
-@test "accepts an unknown product" {
+@test "accepts an unknown product, with a warning" {
   run kwctl run --request-path "$DATA/requests/pod-product-unknown.json" --settings-json '{}' "$POLICY"
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'a product the MIG catalogue does not know'* ]]
+}
+
+# --- Dynamic Resource Allocation claims: the MIG profiles of CEL selectors ---
+
+@test "accepts NVIDIA's DRA MIG demo (two slices from one ResourceClaimTemplate)" {
+  replay pod-dra-mig-claim.json dra-mig-devices.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" != *'could not be read'* ]]
+}
+
+@test "rejects a Deployment whose claim template selects a misspelt MIG profile" {
+  replay deployment-dra-mig-claim.json dra-mig-devices-typos.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'selects MIG profile \"1g.5gbb\"'* ]]
+}
+
+@test "accepts a MIG claim pod with a warning when its template is not there yet" {
+  replay job-dra-mig-claim.json dra-mig-devices-not-found.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'the MIG profiles it selects were not checked'* ]]
 }
 
 @test "rejects invalid settings" {

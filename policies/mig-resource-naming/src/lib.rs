@@ -1,8 +1,10 @@
 //! mig-resource-naming: the policy's registration. The rules live in
 //! `rules.rs`, the settings in `settings.rs`, the MIG catalogue in
-//! `mig_catalogue.rs`, profile names in `profile.rs` and the lenient reading
-//! of resource names in `naming.rs`.
+//! `mig_catalogue.rs`, profile names in `profile.rs`, the lenient reading
+//! of resource names in `naming.rs` and the MIG profiles of DRA CEL
+//! selectors in `cel.rs`.
 
+pub mod cel;
 pub mod mig_catalogue;
 pub mod naming;
 pub mod profile;
@@ -13,7 +15,7 @@ gpu_policy_core::register_policy! {
     /// MIG resource names exist, fit the strategy and the selected GPU product.
     pub struct MigResourceNaming {
         settings: settings::Settings,
-        compiled: settings::Settings,
-        evaluate: rules::evaluate,
+        compiled: settings::Compiled,
+        evaluate_with_cluster: rules::evaluate,
     }
 }

@@ -1,34 +1,64 @@
 //! The rules of mig-resource-naming: resource names, strategy, mixing inside
-//! a container, and the node product a pod selects.
+//! a container, the node product a pod selects, and the MIG profiles its DRA
+//! claims select by CEL.
 
 use std::cell::OnceCell;
 
+use gpu_policy_core::dra::{PodClaims, claim_namespace};
 use gpu_policy_core::pod::{Container, Quantity};
 use gpu_policy_core::quantity::parse_device_count;
 use gpu_policy_core::{
-    AdmissionRequest, GpuCatalogue, GpuKind, Outcome, Vendor, Violation, Workload,
+    AdmissionRequest, GpuCatalogue, GpuKind, KubernetesHost, Outcome, Vendor, Violation, Workload,
 };
 
+use crate::cel;
 use crate::mig_catalogue::{self, GpuModel, MODELS};
 use crate::naming::{self, MigName, Reading};
 use crate::profile::Profile;
-use crate::settings::{Settings, Strategy};
+use crate::settings::{Compiled, Settings, Strategy};
 
 /// The node label GPU feature discovery sets to the GPU's product name.
 pub const PRODUCT_LABEL: &str = "nvidia.com/gpu.product";
 
-/// Decides one admission request.
-pub fn evaluate(request: &AdmissionRequest, settings: &Settings) -> Outcome {
+/// Decides one admission request. The pod's DRA claims are read first (one
+/// lookup each; a pod without claims makes none) for the MIG profiles their
+/// CEL selectors name.
+pub fn evaluate(
+    request: &AdmissionRequest,
+    compiled: &Compiled,
+    cluster: &dyn KubernetesHost,
+) -> Outcome {
     let workload = match Workload::from_request(request) {
         Ok(Some(w)) => w,
         Ok(None) => return Outcome::Accept,
         Err(v) => return Outcome::Reject(vec![v]),
     };
-    Outcome::from_violations(check(&workload, settings))
+    let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
+    let claimed = claim_profiles(&claims, compiled);
+    let mut findings = check_all(&workload, &compiled.settings, &claimed.profiles);
+    findings.violations.extend(claimed.violations);
+    findings.warnings.extend(claimed.warnings);
+    Outcome::from_findings(findings.violations, findings.warnings)
 }
 
-/// Every violation in a workload.
+/// Every violation in a workload's resource names and node product.
 pub fn check(workload: &Workload, settings: &Settings) -> Vec<Violation> {
+    check_all(workload, settings, &[]).violations
+}
+
+/// What a check found: violations, and what is worth telling but not
+/// rejecting.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// Reasons to reject.
+    pub violations: Vec<Violation>,
+    /// Admission warnings.
+    pub warnings: Vec<String>,
+}
+
+/// [`check`], with the known MIG profiles the pod's DRA claims select
+/// (`claimed`) for the product check, and warnings.
+pub fn check_all(workload: &Workload, settings: &Settings, claimed: &[Profile]) -> Findings {
     let checker = Checker {
         settings,
         configured: OnceCell::new(),
@@ -120,8 +150,96 @@ pub fn check(workload: &Workload, settings: &Settings) -> Vec<Violation> {
             );
         }
     }
-    checker.product_violations(workload, &requested, &mut violations);
-    violations
+    let mut warnings = Vec::new();
+    checker.product_violations(
+        workload,
+        &requested,
+        claimed,
+        &mut violations,
+        &mut warnings,
+    );
+    Findings {
+        violations,
+        warnings,
+    }
+}
+
+/// What the pod's DRA claims select by MIG profile.
+#[derive(Debug, Default)]
+struct ClaimedProfiles {
+    /// Known profiles, for the product check.
+    profiles: Vec<Profile>,
+    violations: Vec<Violation>,
+    warnings: Vec<String>,
+}
+
+/// The MIG profiles the CEL selectors of the pod's DRA claims compare
+/// NVIDIA's `profile` attribute with (requests of NVIDIA GPU device
+/// classes): a misspelt or unknown one can never match a device, so the pod
+/// would stay Pending; the known ones go to the product check. A claim that
+/// cannot be read is a warning.
+fn claim_profiles(claims: &PodClaims<'_>, compiled: &Compiled) -> ClaimedProfiles {
+    let checker = Checker {
+        settings: &compiled.settings,
+        configured: OnceCell::new(),
+        gpus: OnceCell::new(),
+    };
+    let mut out = ClaimedProfiles::default();
+    for claim in &claims.claims {
+        let devices = match &claim.devices {
+            Ok(devices) => devices,
+            Err(e) => {
+                out.warnings.push(
+                    claim.unresolved_warning(*e, "the MIG profiles it selects were not checked"),
+                );
+                continue;
+            }
+        };
+        let (object, spec) = if claim.claim.resource_claim_template_name.is_empty() {
+            (
+                format!("ResourceClaim {}", claim.claim.resource_claim_name),
+                "spec",
+            )
+        } else {
+            (
+                format!(
+                    "ResourceClaimTemplate {}",
+                    claim.claim.resource_claim_template_name
+                ),
+                "spec.spec",
+            )
+        };
+        let alternatives = devices.requests.iter().flat_map(|r| &r.alternatives);
+        for alt in alternatives {
+            let nvidia = compiled
+                .catalogue
+                .classify_device_class(&alt.class)
+                .is_some_and(|gpu| gpu.vendor == Vendor::Nvidia);
+            if !nvidia {
+                continue;
+            }
+            for (i, expression) in alt.selectors.iter().enumerate() {
+                let field = format!("{object} {spec}.{}.selectors[{i}].cel.expression", alt.path);
+                for literal in cel::profile_literals(expression) {
+                    match checker.claim_profile_violation(&literal, &field) {
+                        Ok(profile) => {
+                            if !out.profiles.contains(&profile) {
+                                out.profiles.push(profile);
+                            }
+                        }
+                        Err((reason, fix)) => out.violations.push(
+                            Violation::new(
+                                claim.path.as_str(),
+                                format!("{:?} ({object}) selects {reason}", claim.claim.name),
+                            )
+                            .fix(fix),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A container's resource names with their quantity and field: every limit,
@@ -176,6 +294,72 @@ impl Checker<'_> {
             profile,
             shared: meant.shared && self.settings.allow_shared,
         }
+    }
+
+    /// A profile a claim's CEL selector names: the profile when NVIDIA's DRA
+    /// driver offers it spelt so, else why not and the fix.
+    fn claim_profile_violation(
+        &self,
+        literal: &str,
+        field: &str,
+    ) -> Result<Profile, (String, String)> {
+        let configured = self.configured();
+        let profile = match Profile::parse(literal) {
+            Ok(p) => p,
+            Err(e) => {
+                // The parse error starts with the text itself: say it once.
+                let quoted = format!("{literal:?}");
+                let why = e
+                    .strip_prefix(&quoted)
+                    .map_or(e.as_str(), |rest| rest.trim_start_matches([':', ' ']));
+                let fix = configured
+                    .iter()
+                    .min_by_key(|p| naming::edit_distance(&p.to_string(), literal))
+                    .map_or_else(
+                        || {
+                            "compare the profile attribute with a MIG profile, <n>g.<m>gb"
+                                .to_owned()
+                        },
+                        |p| format!("select '{p}' (the closest spelling) in {field}"),
+                    );
+                return Err((
+                    format!("MIG profile {literal:?} ({field}), which no device has: {why}"),
+                    fix,
+                ));
+            }
+        };
+        let mut problems = Vec::new();
+        let spelt = profile.to_string();
+        if spelt != literal {
+            problems.push(format!("NVIDIA's DRA driver spells it {spelt:?}"));
+        }
+        if !configured.contains(&profile) {
+            problems.push(format!(
+                "MIG profile {profile} exists on {}",
+                self.settings.scope()
+            ));
+        }
+        if problems.is_empty() {
+            return Ok(profile);
+        }
+        let suggested = self
+            .suggestion(&MigName {
+                profile,
+                shared: false,
+            })
+            .profile;
+        let nearest = if suggested == profile {
+            ""
+        } else {
+            " (the nearest known profile)"
+        };
+        Err((
+            format!(
+                "MIG profile {literal:?} ({field}), which no device has: {}",
+                problems.join(", ")
+            ),
+            format!("select '{suggested}'{nearest} in {field}"),
+        ))
     }
 
     /// The violation for one MIG-ish resource name, if it breaks a naming,
@@ -255,20 +439,34 @@ impl Checker<'_> {
         &self,
         workload: &Workload,
         requested: &[Profile],
+        claimed: &[Profile],
         out: &mut Vec<Violation>,
+        warnings: &mut Vec<String>,
     ) {
+        let mut all = requested.to_vec();
+        all.extend(claimed.iter().filter(|p| !requested.contains(p)));
+        let profiles = Profiles {
+            requested,
+            all: &all,
+        };
         let spec_path = workload.spec_path();
         let spec = &workload.spec;
         if let Some(value) = spec.node_selector.get(PRODUCT_LABEL) {
             let path = format!("{spec_path}.nodeSelector[\"{PRODUCT_LABEL}\"]");
-            self.check_product(value, &path, requested, out);
+            self.check_product(value, &path, &profiles, out, warnings);
         }
         for (path, expr) in workload.required_node_expressions() {
             if expr.key != PRODUCT_LABEL || expr.operator != "In" {
                 continue;
             }
             for (v, value) in expr.values.iter().enumerate() {
-                self.check_product(value, &format!("{path}.values[{v}]"), requested, out);
+                self.check_product(
+                    value,
+                    &format!("{path}.values[{v}]"),
+                    &profiles,
+                    out,
+                    warnings,
+                );
             }
         }
     }
@@ -281,13 +479,21 @@ impl Checker<'_> {
         &self,
         value: &str,
         path: &str,
-        requested: &[Profile],
+        profiles: &Profiles<'_>,
         out: &mut Vec<Violation>,
+        warnings: &mut Vec<String>,
     ) {
+        let requested = profiles.requested;
         let product = split_product(value);
-        // Unknown products are accepted: new GPUs appear before the catalogue
-        // knows them (README "Unknown products").
+        // Unknown products are accepted, with a warning when the pod asks for
+        // MIG: new GPUs appear before the catalogue knows them (README
+        // "Unknown products").
         let Some(model) = mig_catalogue::model_for_product(product.base) else {
+            if !profiles.all.is_empty() || product.mig_suffix.is_some() {
+                warnings.push(format!(
+                    "{path}: selects {PRODUCT_LABEL}={value}, a product the MIG catalogue does not know, so its MIG profiles were not checked"
+                ));
+            }
             return;
         };
         if let Some(suffix) = product.mig_suffix {
@@ -323,7 +529,7 @@ impl Checker<'_> {
             }
             return;
         }
-        for profile in requested {
+        for profile in profiles.all {
             if self.offers(model, profile) {
                 continue;
             }
@@ -356,6 +562,13 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// The MIG profiles a pod asks for: by resource name (`requested`), and
+/// with its DRA claims too (`all`).
+struct Profiles<'a> {
+    requested: &'a [Profile],
+    all: &'a [Profile],
 }
 
 /// A product label value taken apart.

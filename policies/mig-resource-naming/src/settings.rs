@@ -1,5 +1,6 @@
 //! Settings of mig-resource-naming.
 
+use gpu_policy_core::GpuCatalogue;
 use serde::Deserialize;
 
 use crate::mig_catalogue::{self, MODELS};
@@ -33,6 +34,18 @@ pub struct Settings {
     pub max_mig_devices_per_container: u32,
     /// Whether `.shared` (time-sliced / MPS) MIG resources are allowed.
     pub allow_shared: bool,
+    /// Extra DRA device classes (names or `*` patterns) that are GPUs:
+    /// their claims' CEL selectors are read for MIG profiles.
+    pub gpu_device_classes: Vec<String>,
+}
+
+/// The settings ready for the rules.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The settings as given.
+    pub settings: Settings,
+    /// The GPU catalogue with `gpuDeviceClasses`.
+    pub catalogue: GpuCatalogue,
 }
 
 impl Default for Settings {
@@ -43,6 +56,7 @@ impl Default for Settings {
             extra_profiles: Vec::new(),
             max_mig_devices_per_container: 1,
             allow_shared: true,
+            gpu_device_classes: Vec::new(),
         }
     }
 }
@@ -91,9 +105,13 @@ impl Settings {
 impl Settings {
     /// Checks every key; the checked settings are what the rules use (the
     /// profile list is built lazily, only for requests that name MIG).
-    pub fn compile(self) -> Result<Settings, String> {
+    pub fn compile(self) -> Result<Compiled, String> {
         self.check()?;
-        Ok(self)
+        let catalogue = GpuCatalogue::default().with_device_classes(&self.gpu_device_classes)?;
+        Ok(Compiled {
+            settings: self,
+            catalogue,
+        })
     }
 
     fn check(&self) -> Result<(), String> {
@@ -144,6 +162,7 @@ mod tests {
             r#"{"gpuModels": ["A100-80GB", "H100-80GB"]}"#,
             r#"{"extraProfiles": ["1g.12gb+me", "1g.24gb.me.all", "2g.24gb-me"]}"#,
             r#"{"maxMigDevicesPerContainer": 4, "allowShared": false}"#,
+            r#"{"gpuDeviceClasses": ["mig-*.gpu.nvidia.com"]}"#,
         ] {
             assert_eq!(message(json), None, "{json}");
         }
@@ -169,6 +188,10 @@ mod tests {
             (
                 r#"{"gpuModels": "A100-80GB"}"#,
                 vec!["gpuModels", "expected a sequence"],
+            ),
+            (
+                r#"{"gpuDeviceClasses": ["MIG.nvidia.com"]}"#,
+                vec!["gpuDeviceClasses[0]", "DNS subdomain"],
             ),
             (
                 r#"{"extraProfiles": ["1g.10g"]}"#,
