@@ -165,3 +165,34 @@ replay() {
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'but the pod requests no GPU'* ]]
 }
+
+# --- Tolerations the cluster adds itself ---
+
+@test "accepts a suspended Kueue Job without its GPU toleration, with a warning" {
+  run kwctl run --request-path "$DATA/requests/job-kueue-suspended-no-toleration.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'Kueue holds the Job'* ]]
+}
+
+@test "rejects the update that unsuspends the Kueue Job without its GPU toleration" {
+  run kwctl run --request-path "$DATA/requests/job-kueue-unsuspended-no-toleration-update.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'does not tolerate the GPU node taint nvidia.com/gpu:NoSchedule'* ]]
+}
+
+@test "accepts a Deployment without its nvidia.com/gpu toleration under extendedResourceToleration, with a warning" {
+  run kwctl run --request-path "$DATA/requests/deployment-gpu-no-tolerations.json" --settings-json '{"extendedResourceToleration": true}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'ExtendedResourceToleration plugin adds'* ]]
+}
+
+@test "rejects the same Deployment on sku=gpu pools: the plugin does not add that toleration" {
+  run kwctl run --request-path "$DATA/requests/deployment-gpu-no-tolerations.json" \
+    --settings-json '{"extendedResourceToleration": true, "taints": [{"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"}]}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'sku=gpu:NoSchedule'* ]]
+}

@@ -7,7 +7,7 @@ use gpu_policy_core::quantity::QuantityError;
 use gpu_policy_core::toleration::toleration_yaml;
 use gpu_policy_core::{
     AdmissionRequest, ContainerKind, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, KubernetesHost,
-    Outcome, Taint, Violation, Workload,
+    Outcome, Taint, Violation, Workload, WorkloadKind,
 };
 
 use crate::mutation;
@@ -45,9 +45,23 @@ pub fn evaluate(
         }
         return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, compiled));
     }
-    let missing = missing_tolerations(&workload, compiled, &requested);
+    let mut missing = missing_tolerations(&workload, compiled, &requested);
+    // Tolerations the cluster's own mutators will add are warnings.
+    let mut warnings = claim_warnings;
+    missing.retain(|m| match supplied_by_cluster(&workload, compiled, m) {
+        Some(why) => {
+            warnings.push(format!(
+                "{}.tolerations: requests {} and does not tolerate the GPU node taint {}; accepted because {why}",
+                workload.spec_path(),
+                m.resources(),
+                m.taint
+            ));
+            false
+        }
+        None => true,
+    });
     if missing.is_empty() {
-        return Outcome::from_findings(Vec::new(), claim_warnings);
+        return Outcome::from_findings(Vec::new(), warnings);
     }
     let violations: Vec<Violation> = missing.iter().map(|m| m.violation(&workload)).collect();
     match compiled.mode {
@@ -150,16 +164,21 @@ struct Missing<'a> {
 }
 
 impl Missing<'_> {
-    fn violation(&self, workload: &Workload) -> Violation {
-        let path = format!("{}.tolerations", workload.spec_path());
+    /// The resources that need the toleration, for messages.
+    fn resources(&self) -> String {
         let resources: Vec<&str> = self
             .because
             .iter()
             .map(|r| r.description.as_str())
             .collect();
+        resources.join(", ")
+    }
+
+    fn violation(&self, workload: &Workload) -> Violation {
+        let path = format!("{}.tolerations", workload.spec_path());
         let mut reason = format!(
             "requests {} but does not tolerate the GPU node taint {}, so it stays Pending",
-            resources.join(", "),
+            self.resources(),
             self.taint
         );
         for (i, t) in workload.spec.tolerations.iter().enumerate() {
@@ -193,6 +212,69 @@ fn near_miss(taint: &Taint, t: &Toleration) -> Option<String> {
             t.operator
         )
     })
+}
+
+/// The label Kueue reads a Job's queue from.
+pub const KUEUE_QUEUE_LABEL: &str = "kueue.x-k8s.io/queue-name";
+
+/// Why the cluster itself will add the missing toleration, when it will:
+/// - a Job Kueue holds (`spec.suspend: true` and a queue label, with
+///   `deferKueueSuspendedJobs`) gets its ResourceFlavor's tolerations in the
+///   update that unsuspends it, which is judged in full;
+/// - with `extendedResourceToleration`, the API server's
+///   ExtendedResourceToleration plugin adds `{key: <name>, operator: Exists,
+///   effect: NoSchedule}` to every Pod for each extended resource its
+///   containers request, so a workload template (not a Pod: a Pod reaching
+///   this policy has been through the plugin already) is covered when the
+///   taint is NoSchedule with the key of a resource it requests.
+fn supplied_by_cluster(
+    workload: &Workload,
+    compiled: &Compiled,
+    m: &Missing<'_>,
+) -> Option<String> {
+    if compiled.defer_kueue_suspended_jobs
+        && workload.kind == WorkloadKind::Job
+        && workload.suspended
+    {
+        if let Some(queue) = workload
+            .metadata
+            .labels
+            .get(KUEUE_QUEUE_LABEL)
+            .filter(|q| !q.is_empty())
+        {
+            return Some(format!(
+                "Kueue holds the Job (spec.suspend: true, {KUEUE_QUEUE_LABEL}={queue}) and adds its ResourceFlavor's tolerations when it admits it; that update is checked in full (deferKueueSuspendedJobs)"
+            ));
+        }
+    }
+    if compiled.extended_resource_toleration
+        && workload.kind != WorkloadKind::Pod
+        && m.taint.effect == "NoSchedule"
+        && requests_extended_resource(workload, &m.taint.key)
+    {
+        return Some(format!(
+            "extendedResourceToleration is set: the API server's ExtendedResourceToleration plugin adds {{key: {}, operator: Exists, effect: NoSchedule}} to its pods",
+            m.taint.key
+        ));
+    }
+    None
+}
+
+/// Whether a container (app, init or sidecar) requests or limits `name` and
+/// it is an extended resource as Kubernetes defines it (a domain-prefixed
+/// name outside `kubernetes.io/`, not `requests.*`): what the
+/// ExtendedResourceToleration plugin adds a toleration for.
+fn requests_extended_resource(workload: &Workload, name: &str) -> bool {
+    let extended =
+        name.contains('/') && !name.contains("kubernetes.io/") && !name.starts_with("requests.");
+    extended
+        && workload
+            .containers()
+            .filter(|c| c.kind != ContainerKind::Ephemeral)
+            .any(|c| {
+                c.container.resources.limits.contains_key(name)
+                    || c.container.resources.requests.contains_key(name)
+            })
 }
 
 /// For each configured taint that applies to a requested resource and that

@@ -68,6 +68,15 @@ pub struct Settings {
     /// Extra DRA device class names or patterns that are GPUs, beyond the
     /// built-in ones.
     pub gpu_device_classes: Option<Vec<String>>,
+    /// The API server runs the ExtendedResourceToleration admission plugin
+    /// (AKS, GKE): a workload template's missing `{key: <extended resource
+    /// it requests>, operator: Exists, effect: NoSchedule}` is added to its
+    /// pods, so it is a warning, not a violation.
+    pub extended_resource_toleration: bool,
+    /// A Job Kueue holds (`spec.suspend: true`, label
+    /// `kueue.x-k8s.io/queue-name`) gets its flavor's tolerations when Kueue
+    /// admits it: its missing tolerations are a warning until then.
+    pub defer_kueue_suspended_jobs: bool,
 }
 
 impl Default for Settings {
@@ -78,6 +87,8 @@ impl Default for Settings {
             mode: Mode::Validate,
             gpu_resources: None,
             gpu_device_classes: None,
+            extended_resource_toleration: false,
+            defer_kueue_suspended_jobs: true,
         }
     }
 }
@@ -94,6 +105,10 @@ pub struct Compiled {
     pub catalogue: GpuCatalogue,
     /// `(resourcePattern, taint)`, in settings order.
     pub rules: Vec<(ResourcePattern, Taint)>,
+    /// `extendedResourceToleration`.
+    pub extended_resource_toleration: bool,
+    /// `deferKueueSuspendedJobs`.
+    pub defer_kueue_suspended_jobs: bool,
 }
 
 impl Settings {
@@ -133,6 +148,8 @@ impl Settings {
             mode: self.mode,
             catalogue,
             rules: compiled,
+            extended_resource_toleration: self.extended_resource_toleration,
+            defer_kueue_suspended_jobs: self.defer_kueue_suspended_jobs,
         })
     }
 }
@@ -242,6 +259,7 @@ mod tests {
             "null",
             r#"{"mode": "mutate", "rejectNonGpuTolerations": false}"#,
             r#"{"mode": "validate"}"#,
+            r#"{"extendedResourceToleration": true, "deferKueueSuspendedJobs": false}"#,
             r#"{"taints": [{"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"}]}"#,
             r#"{"taints": [{"resourcePattern": "nvidia.com/a100", "key": "sku", "effect": "NoExecute"}], "gpuResources": ["nvidia.com/a100"]}"#,
             r#"{"taints": [{"resourcePattern": "example.com/*", "key": "example.com/accel", "effect": "PreferNoSchedule"}], "gpuResources": ["example.com/accel-*"]}"#,
@@ -265,6 +283,10 @@ mod tests {
                 "rejectNonGpuTolerations: invalid type",
             ),
             (r#"{"taint": []}"#, "unknown field `taint`"),
+            (
+                r#"{"extendedResourceToleration": "on"}"#,
+                "extendedResourceToleration: invalid type",
+            ),
             (r#"{"taints": []}"#, "taints: must list at least one taint"),
             (r#"{"taints": {}}"#, "taints: invalid type: map"),
             (

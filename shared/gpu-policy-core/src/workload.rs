@@ -156,6 +156,9 @@ pub struct Workload {
     pub pod_metadata: ObjectMeta,
     /// The pod spec.
     pub spec: PodSpec,
+    /// A Job's `spec.suspend` (false for the other kinds): Kueue creates
+    /// Jobs suspended and unsuspends them when it admits them.
+    pub suspended: bool,
 }
 
 /// Where a container is declared.
@@ -305,6 +308,7 @@ impl Workload {
                     pod_metadata: pod.metadata.clone(),
                     metadata: pod.metadata,
                     spec: pod.spec,
+                    suspended: false,
                 }
             }
             WorkloadKind::CronJob => {
@@ -315,6 +319,7 @@ impl Workload {
                     metadata: cron.metadata,
                     pod_metadata: template.metadata,
                     spec: template.spec,
+                    suspended: false,
                 }
             }
             _ => {
@@ -324,6 +329,7 @@ impl Workload {
                     metadata: object.metadata,
                     pod_metadata: object.spec.template.metadata,
                     spec: object.spec.template.spec,
+                    suspended: kind == WorkloadKind::Job && object.spec.suspend,
                 }
             }
         })
@@ -462,6 +468,9 @@ type PodTemplate = PodObject;
 struct TemplateSpec {
     #[serde(deserialize_with = "null_as_default")]
     template: PodTemplate,
+    /// A Job's `suspend`.
+    #[serde(deserialize_with = "null_as_default")]
+    suspend: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -647,6 +656,34 @@ mod tests {
             };
             assert_eq!(kind.api_version(), expected, "{kind}");
         }
+    }
+
+    #[test]
+    fn only_a_job_is_suspended() {
+        let job = r#"{"spec": {"suspend": true, "template": {"spec": {"containers": []}}}}"#;
+        assert!(
+            Workload::from_json(WorkloadKind::Job, job)
+                .unwrap()
+                .suspended
+        );
+        let running = job.replace("true", "false");
+        assert!(
+            !Workload::from_json(WorkloadKind::Job, &running)
+                .unwrap()
+                .suspended
+        );
+        let unset = job.replace(r#""suspend": true, "#, r#""suspend": null, "#);
+        assert!(
+            !Workload::from_json(WorkloadKind::Job, &unset)
+                .unwrap()
+                .suspended
+        );
+        // A Deployment has no suspend (an unknown field is ignored).
+        assert!(
+            !Workload::from_json(WorkloadKind::Deployment, job)
+                .unwrap()
+                .suspended
+        );
     }
 
     #[test]
