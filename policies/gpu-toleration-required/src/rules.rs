@@ -235,17 +235,15 @@ fn supplied_by_cluster(
     if compiled.defer_kueue_suspended_jobs
         && workload.kind == WorkloadKind::Job
         && workload.suspended
-    {
-        if let Some(queue) = workload
+        && let Some(queue) = workload
             .metadata
             .labels
             .get(KUEUE_QUEUE_LABEL)
             .filter(|q| !q.is_empty())
-        {
-            return Some(format!(
-                "Kueue holds the Job (spec.suspend: true, {KUEUE_QUEUE_LABEL}={queue}) and adds its ResourceFlavor's tolerations when it admits it; that update is checked in full (deferKueueSuspendedJobs)"
-            ));
-        }
+    {
+        return Some(format!(
+            "Kueue holds the Job (spec.suspend: true, {KUEUE_QUEUE_LABEL}={queue}) and adds its ResourceFlavor's tolerations when it admits it; that update is checked in full (deferKueueSuspendedJobs)"
+        ));
     }
     if compiled.extended_resource_toleration
         && workload.kind != WorkloadKind::Pod
