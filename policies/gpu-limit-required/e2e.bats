@@ -210,3 +210,19 @@ replay() {
   [[ "$output" == *'"allowed":true'* ]]
   [[ "$output" == *'its device class could not be read'* ]]
 }
+
+# --- checkDeviceAccess ---
+
+@test "rejects a Deployment's privileged sidecar, GPU hostPath, device-list mount and CDI annotation" {
+  check deployment-device-access-bypasses.json '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'4 violations'* ]]
+  [[ "$output" == *'spec.template.metadata.annotations[\"cdi.k8s.io/gpus\"]'* ]]
+}
+
+@test "accepts a privileged CSI DaemonSet that mounts /dev and asks for no GPU" {
+  check daemonset-csi-node-mounts-dev.json '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}

@@ -1,6 +1,8 @@
 //! gpu-limit-required: the policy's registration. The rules live in
-//! `rules.rs`, the settings in `settings.rs`.
+//! `rules.rs` (the device-access paths in `device_access.rs`), the settings
+//! in `settings.rs`.
 
+mod device_access;
 mod rules;
 pub mod settings;
 

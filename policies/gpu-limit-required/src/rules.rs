@@ -21,6 +21,7 @@ use gpu_policy_core::{
     AdmissionRequest, ContainerKind, ContainerRef, KubernetesHost, Outcome, Violation, Workload,
 };
 
+use crate::device_access;
 use crate::settings::Compiled;
 
 /// The variable the NVIDIA container runtime reads to pick the GPUs it
@@ -40,11 +41,51 @@ pub fn evaluate(
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
     let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
-    let warnings = claims
+    let mut warnings: Vec<String> = claims
         .unresolved()
         .map(|(claim, e)| claim.unresolved_warning(e, "a container using it counts as asking for a device, so GPU targeting without a GPU limit is accepted, and its devices are not counted against the caps"))
         .collect();
-    Outcome::from_findings(check(&workload, &claims, compiled), warnings)
+    let mut violations = check(&workload, &claims, compiled);
+    if compiled.settings.check_device_access {
+        let has_gpu = |c: &ContainerRef<'_>| container_has_gpu(&workload, &claims, compiled, c);
+        let gpu_pod = workload.containers().any(|c| has_gpu(&c))
+            || claims
+                .verdicts(&compiled.catalogue)
+                .any(|(_, v)| !matches!(v, ClaimVerdict::NotGpu))
+            || !compiled
+                .settings
+                .targeting()
+                .gpu_targets(&workload)
+                .is_empty();
+        let pod = device_access::Pod {
+            workload: &workload,
+            gpu_pod,
+            has_gpu: &has_gpu,
+        };
+        device_access::check(&pod, &mut violations, &mut warnings);
+    }
+    Outcome::from_findings(violations, warnings)
+}
+
+/// Whether a container asks for a GPU: a GPU resource (a zero quantity asks
+/// for nothing), or a claim of a GPU class or of an unknown one.
+fn container_has_gpu(
+    workload: &Workload,
+    claims: &PodClaims<'_>,
+    compiled: &Compiled,
+    c: &ContainerRef<'_>,
+) -> bool {
+    compiled
+        .catalogue
+        .container_gpus(c.container)
+        .iter()
+        .any(|gpu| gpu.count() != Err(QuantityError::Zero))
+        || workload.claim_uses(*c).iter().any(|u| {
+            !matches!(
+                claims.use_verdict(&compiled.catalogue, u),
+                ClaimVerdict::NotGpu
+            )
+        })
 }
 
 /// Every violation of the workload, in pod order: per container (quantities,

@@ -37,6 +37,11 @@ pub struct Settings {
     /// Reject `NVIDIA_VISIBLE_DEVICES` in containers without a GPU limit.
     #[serde(deserialize_with = "null_as_true")]
     pub check_visible_devices_env: bool,
+    /// Reject the paths to a GPU that no limit accounts for: privileged
+    /// containers in GPU pods, hostPath GPU device nodes, the NVIDIA
+    /// runtime's device-list mounts, CDI device annotations.
+    #[serde(deserialize_with = "null_as_true")]
+    pub check_device_access: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             max_gpus_per_container: None,
             max_gpus_per_pod: None,
             check_visible_devices_env: true,
+            check_device_access: true,
         }
     }
 }
@@ -208,13 +214,13 @@ mod tests {
                     "gpuTaints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"},
                                   {"key": "dedicated", "value": "gpu", "effect": "NoExecute"}],
                     "maxGpusPerContainer": 4, "maxGpusPerPod": 8,
-                    "checkVisibleDevicesEnv": false}"#
+                    "checkVisibleDevicesEnv": false, "checkDeviceAccess": false}"#
             ),
             None
         );
         assert_eq!(
             message(
-                r#"{"gpuResources": null, "gpuTaints": null, "maxGpusPerPod": null, "checkVisibleDevicesEnv": null}"#
+                r#"{"gpuResources": null, "gpuTaints": null, "maxGpusPerPod": null, "checkVisibleDevicesEnv": null, "checkDeviceAccess": null}"#
             ),
             None
         );

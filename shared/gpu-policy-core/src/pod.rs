@@ -34,6 +34,49 @@ pub struct ObjectMeta {
     /// `metadata.labels`.
     #[serde(deserialize_with = "null_as_default")]
     pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations` that inject CDI devices (keys starting with
+    /// one of [`CDI_ANNOTATION_PREFIXES`]); the others are skipped unread
+    /// (kubectl's last-applied-configuration copy is as large as the object).
+    #[serde(deserialize_with = "cdi_annotations")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Annotation prefixes that inject CDI devices into a pod's containers: the
+/// CRI's own (`cdi.k8s.io/<name>`), and the GPU Operator's NRI plugin's
+/// (`nvidia.cdi.k8s.io/container.<name>`).
+pub const CDI_ANNOTATION_PREFIXES: [&str; 2] = ["cdi.k8s.io/", "nvidia.cdi.k8s.io/"];
+
+fn cdi_annotations<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Cdi;
+    impl<'de> Visitor<'de> for Cdi {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of annotations")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if CDI_ANNOTATION_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                    out.insert(key.into_owned(), map.next_value::<String>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_option(Cdi)
 }
 
 /// The pod spec fields the GPU policies read.
@@ -64,6 +107,50 @@ pub struct PodSpec {
     /// `resourceClaims`: the pod's DRA claims.
     #[serde(deserialize_with = "null_as_default")]
     pub resource_claims: Vec<PodResourceClaim>,
+    /// `volumes` (only hostPath volumes are read).
+    #[serde(deserialize_with = "null_as_default")]
+    pub volumes: Vec<Volume>,
+}
+
+/// `spec.volumes[]`: its name and, for a hostPath volume, the host path.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Volume {
+    /// `name`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `hostPath`.
+    pub host_path: Option<HostPathSource>,
+}
+
+/// `hostPath`: a file or directory of the node.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HostPathSource {
+    /// `path`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub path: String,
+}
+
+/// `volumeMounts[]`: where a volume appears in the container.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VolumeMount {
+    /// `name`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    /// `mountPath`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub mount_path: String,
+}
+
+/// `securityContext` of a container: only `privileged` is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SecurityContext {
+    /// `privileged`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub privileged: bool,
 }
 
 /// A container, init container or ephemeral container.
@@ -82,6 +169,15 @@ pub struct Container {
     /// `restartPolicy`: `Always` on an init container makes it a sidecar.
     #[serde(deserialize_with = "null_as_default")]
     pub restart_policy: String,
+    /// `securityContext`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub security_context: SecurityContext,
+    /// `volumeMounts`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub volume_mounts: Vec<VolumeMount>,
+    /// How many `envFrom` sources (ConfigMaps, Secrets) it has.
+    #[serde(deserialize_with = "count_entries")]
+    pub env_from: usize,
 }
 
 /// `resources.limits` and `resources.requests`.
@@ -156,6 +252,10 @@ pub struct EnvVar {
     /// Whether `valueFrom` is set (a ConfigMap, Secret or field reference).
     #[serde(deserialize_with = "is_present")]
     pub value_from: bool,
+}
+
+fn count_entries<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    Ok(Option::<Vec<IgnoredAny>>::deserialize(deserializer)?.map_or(0, |v| v.len()))
 }
 
 fn is_present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -302,6 +402,56 @@ mod tests {
         assert!(spec.containers.is_empty());
         assert!(spec.tolerations.is_empty());
         assert!(spec.runtime_class_name.is_empty());
+    }
+
+    #[test]
+    fn only_cdi_annotations_are_kept() {
+        let meta: ObjectMeta = serde_json::from_str(
+            r#"{"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"big\": 1}",
+                "cdi.k8s.io/gpus": "nvidia.com/gpu=all", "nvidia.cdi.k8s.io/container.ctr": "nvidia.com/gpu=0",
+                "odd": {"not": "a string"}, "cdi.k8s.io\/escaped": "x"}}"#,
+        )
+        .unwrap();
+        let keys: Vec<&str> = meta.annotations.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "cdi.k8s.io/escaped",
+                "cdi.k8s.io/gpus",
+                "nvidia.cdi.k8s.io/container.ctr"
+            ]
+        );
+        let none: ObjectMeta = serde_json::from_str(r#"{"annotations": null}"#).unwrap();
+        assert!(none.annotations.is_empty());
+        assert!(
+            serde_json::from_str::<ObjectMeta>(r#"{"annotations": {"cdi.k8s.io/x": 1}}"#).is_err()
+        );
+        assert!(serde_json::from_str::<ObjectMeta>(r#"{"annotations": []}"#).is_err());
+    }
+
+    #[test]
+    fn device_access_fields_are_read() {
+        let c: Container = serde_json::from_str(
+            r#"{"name": "c", "securityContext": {"privileged": true}, "envFrom": [{"configMapRef": {"name": "a"}}, {}],
+                "volumeMounts": [{"name": "v", "mountPath": "/x"}]}"#,
+        )
+        .unwrap();
+        assert!(c.security_context.privileged);
+        assert_eq!(c.env_from, 2);
+        assert_eq!(c.volume_mounts[0].mount_path, "/x");
+        let plain: Container = serde_json::from_str(
+            r#"{"securityContext": {"privileged": null}, "envFrom": null, "volumeMounts": null}"#,
+        )
+        .unwrap();
+        assert!(!plain.security_context.privileged);
+        assert_eq!(plain.env_from, 0);
+        let spec: PodSpec = serde_json::from_str(
+            r#"{"volumes": [{"name": "d", "hostPath": {"path": "/dev"}}, {"name": "e", "emptyDir": {}}, {"name": "n", "hostPath": null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.volumes[0].host_path.as_ref().unwrap().path, "/dev");
+        assert!(spec.volumes[1].host_path.is_none());
+        assert!(spec.volumes[2].host_path.is_none());
     }
 
     #[test]
