@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # Runs the policy's test_data through kwctl. `make annotate` writes annotated/gpu-toleration-required.wasm.
-# Hermetic: the policy reads only a pod's DRA claims (contextAwareResources:
-# ResourceClaim, ResourceClaimTemplate). Cases without claims make no lookup and
-# run without --allow-context-aware; cases with claims replay a session
-# (test_data/sessions/*.yml), so kwctl never needs a kubeconfig or a cluster.
+# Hermetic: the policy reads only a pod's DRA claims and the Node a pod names
+# (contextAwareResources: ResourceClaim, ResourceClaimTemplate, Node). Cases
+# without them make no lookup and run without --allow-context-aware; the others
+# replay a session (test_data/sessions/*.yml), so kwctl never needs a
+# kubeconfig or a cluster.
 
 setup() {
   command -v kwctl >/dev/null 2>&1 || skip "kwctl is not installed (https://github.com/kubewarden/kwctl); skipping"
@@ -195,4 +196,18 @@ replay() {
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'sku=gpu:NoSchedule'* ]]
+}
+
+@test "rejects a pod without GPUs that names a GPU-tainted node" {
+  replay pod-cpu-node-name.json node-gpu-tainted.yml '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'which carries the GPU taint nvidia.com/gpu:NoSchedule, but the pod requests no GPU'* ]]
+}
+
+@test "accepts a pod naming a node, with a warning, when run without --allow-context-aware" {
+  run kwctl run --request-path "$DATA/requests/pod-cpu-node-name.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'cannot read Node'* ]]
 }

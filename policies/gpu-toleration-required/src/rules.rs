@@ -2,12 +2,13 @@
 //! every vendor they request; pods without GPUs tolerate no GPU taint.
 
 use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
+use gpu_policy_core::host::get_resource;
 use gpu_policy_core::pod::Toleration;
 use gpu_policy_core::quantity::QuantityError;
 use gpu_policy_core::toleration::toleration_yaml;
 use gpu_policy_core::{
     AdmissionRequest, ContainerKind, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, KubernetesHost,
-    Outcome, Taint, Violation, Workload, WorkloadKind,
+    LookupError, Outcome, Taint, Violation, Workload, WorkloadKind,
 };
 
 use crate::mutation;
@@ -40,10 +41,20 @@ pub fn evaluate(
         })
         .collect();
     if requested.is_empty() {
-        if !compiled.reject_non_gpu_tolerations || !claim_warnings.is_empty() {
+        if !claim_warnings.is_empty() {
             return Outcome::from_findings(Vec::new(), claim_warnings);
         }
-        return Outcome::from_violations(gpu_tolerations_without_gpu(&workload, compiled));
+        let mut violations = Vec::new();
+        if compiled.reject_non_gpu_tolerations {
+            violations = gpu_tolerations_without_gpu(&workload, compiled);
+        }
+        let mut warnings = Vec::new();
+        match named_gpu_node(cluster, &workload, compiled) {
+            NamedNode::None => {}
+            NamedNode::Gpu(v) => violations.push(v),
+            NamedNode::Unread(w) => warnings.push(w),
+        }
+        return Outcome::from_findings(violations, warnings);
     }
     let mut missing = missing_tolerations(&workload, compiled, &requested);
     // Tolerations the cluster's own mutators will add are warnings.
@@ -309,6 +320,89 @@ fn missing_tolerations<'a>(
         }
     }
     out
+}
+
+/// What the node a pod without GPUs names (`spec.nodeName`) says.
+enum NamedNode {
+    /// No node named, or one without a GPU taint the pod does not tolerate.
+    None,
+    /// It carries a configured GPU taint the pod does not tolerate.
+    Gpu(Violation),
+    /// It could not be read: the check was skipped (a warning says why).
+    Unread(String),
+}
+
+/// A Node's taints (`spec.taints`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct NodeObject {
+    #[serde(deserialize_with = "gpu_policy_core::pod::null_as_default")]
+    spec: NodeSpec,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct NodeSpec {
+    #[serde(deserialize_with = "gpu_policy_core::pod::null_as_default")]
+    taints: Vec<NodeTaint>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct NodeTaint {
+    #[serde(deserialize_with = "gpu_policy_core::pod::null_as_default")]
+    key: String,
+    #[serde(deserialize_with = "gpu_policy_core::pod::null_as_default")]
+    value: String,
+    #[serde(deserialize_with = "gpu_policy_core::pod::null_as_default")]
+    effect: String,
+}
+
+/// A pod that names its node skips the scheduler, so no taint keeps it off
+/// a GPU node: a pod without GPUs naming a node that carries a configured
+/// GPU taint it does not tolerate is judged as the scheduler would have.
+fn named_gpu_node(
+    cluster: &dyn KubernetesHost,
+    workload: &Workload,
+    compiled: &Compiled,
+) -> NamedNode {
+    let node = workload.spec.node_name.as_str();
+    if node.is_empty() {
+        return NamedNode::None;
+    }
+    let path = format!("{}.nodeName", workload.spec_path());
+    let read = get_resource(cluster, "v1", "Node", node, None).and_then(|raw| {
+        serde_json::from_slice::<NodeObject>(&raw).map_err(|_| LookupError::Unreadable)
+    });
+    let taints = match read {
+        Ok(n) => n.spec.taints,
+        Err(e) => {
+            return NamedNode::Unread(format!(
+                "{path}: cannot read Node {node:?} to check it for GPU taints ({e}), so the pod was not checked against them"
+            ));
+        }
+    };
+    let carried = compiled.rules.iter().map(|(_, t)| t).find(|t| {
+        taints.iter().any(|n| {
+            n.key == t.key && n.effect == t.effect && t.value.as_ref().is_none_or(|v| *v == n.value)
+        }) && !workload
+            .spec
+            .tolerations
+            .iter()
+            .any(|tol| t.tolerated_by(tol).is_some())
+    });
+    match carried {
+        None => NamedNode::None,
+        Some(taint) => NamedNode::Gpu(
+            Violation::new(
+                path,
+                format!(
+                    "names node {node:?}, which carries the GPU taint {taint}, but the pod requests no GPU: a pod that names its node skips the scheduler, so the taint does not keep it off the GPU node"
+                ),
+            )
+            .fix("remove nodeName and let the scheduler place the pod (a nodeSelector on kubernetes.io/hostname keeps it on a node of your choice), or request a GPU if the pod needs one"),
+        ),
+    }
 }
 
 /// Tolerations of a pod without GPUs that tolerate a configured GPU taint.

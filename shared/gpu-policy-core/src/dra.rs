@@ -14,7 +14,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::catalogue::GpuCatalogue;
-use crate::host::{KubernetesHost, LookupError};
+use crate::host::{KubernetesHost, LookupError, get_resource};
 use crate::pod::{PodResourceClaim, null_as_default};
 use crate::request::AdmissionRequest;
 use crate::workload::{ClaimUse, Workload};
@@ -302,19 +302,7 @@ pub fn read_claim_devices(
     if namespace.is_empty() {
         return Err(LookupError::NotFound);
     }
-    // The SDK's GetResourceRequest, written out: its type needs the SDK's
-    // cluster-context feature (k8s-openapi), which only this lookup would use.
-    let request = serde_json::json!({
-        "api_version": DRA_API_VERSION,
-        "kind": kind,
-        "name": name,
-        "namespace": namespace,
-        "disable_cache": false,
-    });
-    let payload = serde_json::to_vec(&request).map_err(|_| LookupError::Unreadable)?;
-    let raw = host
-        .call("get_resource", &payload)
-        .map_err(|text| LookupError::from_host(&text))?;
+    let raw = get_resource(host, DRA_API_VERSION, kind, name, Some(namespace))?;
     if kind == "ResourceClaim" {
         ClaimDevices::from_claim_json(&raw)
     } else {

@@ -34,6 +34,29 @@ impl KubernetesHost for WapcHost {
     }
 }
 
+/// `get_resource`: the JSON of object `name` of `api_version` `kind`, in
+/// `namespace` (`None`: a cluster-scoped kind), through the host's cache.
+/// The request is the SDK's `GetResourceRequest`, written out: its type
+/// needs the SDK's cluster-context feature (k8s-openapi).
+pub fn get_resource(
+    host: &dyn KubernetesHost,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<Vec<u8>, LookupError> {
+    let request = serde_json::json!({
+        "api_version": api_version,
+        "kind": kind,
+        "name": name,
+        "namespace": namespace,
+        "disable_cache": false,
+    });
+    let payload = serde_json::to_vec(&request).map_err(|_| LookupError::Unreadable)?;
+    host.call("get_resource", &payload)
+        .map_err(|text| LookupError::from_host(&text))
+}
+
 /// A host without a cluster: every lookup fails as unreachable. Natively,
 /// the policies that make no lookup run with it.
 #[derive(Debug, Default, Clone, Copy)]

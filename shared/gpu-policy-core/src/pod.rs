@@ -110,6 +110,9 @@ pub struct PodSpec {
     /// `volumes` (only hostPath volumes are read).
     #[serde(deserialize_with = "null_as_default")]
     pub volumes: Vec<Volume>,
+    /// `nodeName`: a pod that names its node skips the scheduler.
+    #[serde(deserialize_with = "null_as_default")]
+    pub node_name: String,
 }
 
 /// `spec.volumes[]`: its name and, for a hostPath volume, the host path.
