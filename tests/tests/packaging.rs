@@ -20,6 +20,11 @@
 //! - deploy/ holds one ClusterAdmissionPolicyGroup with every policy at its
 //!   version, the union of their rules, validate-mode toleration, and
 //!   `kubectl kustomize deploy/` renders it (skipped without kubectl);
+//! - the overlays deploy/aks/ and deploy/gke/ patch that group into valid
+//!   settings (kubectl, where installed, renders the same), and
+//!   gpu-toleration-required under them rejects (AKS: sku=gpu) or accepts
+//!   with a warning (GKE: ExtendedResourceToleration) a GPU Deployment
+//!   without tolerations;
 //! - where the built modules exist (target/policies, `make build`), every
 //!   example's and the group's settings and every questions-ui default are
 //!   accepted by the module's own validate_settings.
@@ -665,26 +670,15 @@ fn deploy_group_enables_every_policy() {
     let root = workspace_root();
     let policies = policies().expect("policies");
     let mut p = Problems::default();
-    let kustomization = root.join("deploy/kustomization.yaml");
-    let resources: Vec<String> = yaml_documents(&kustomization)
-        .ok()
-        .and_then(|docs| docs.into_iter().next())
-        .and_then(|k| serde_yaml::from_value::<Value>(k).ok())
-        .and_then(|k| k.get("resources").cloned())
-        .and_then(|r| serde_json::from_value(r).ok())
-        .unwrap_or_default();
-    p.check(!resources.is_empty(), || {
-        format!("{}: no resources", rel(&kustomization))
-    });
+    let resources = kustomization_files(&mut p, &root.join("deploy"));
     let mut groups = 0;
-    for resource in &resources {
-        let path = root.join("deploy").join(resource);
-        let Some(docs) = p.ok(yaml_documents(&path), |e| format!("{e:#}")) else {
+    for path in &resources {
+        let Some(docs) = p.ok(yaml_documents(path), |e| format!("{e:#}")) else {
             continue;
         };
         for (i, doc) in docs.into_iter().enumerate() {
             groups += 1;
-            check_group(&mut p, &format!("{}#{i}", rel(&path)), doc, &policies, true);
+            check_group(&mut p, &format!("{}#{i}", rel(path)), doc, &policies, true);
         }
     }
     p.check(groups == 1, || {
@@ -721,4 +715,151 @@ fn deploy_group_enables_every_policy() {
         }
     }
     p.assert_none("deploy/");
+}
+
+/// The files a kustomization's `resources` list, directories (other
+/// kustomizations) followed.
+fn kustomization_files(p: &mut Problems, dir: &Path) -> Vec<PathBuf> {
+    let kustomization = dir.join("kustomization.yaml");
+    let resources: Vec<String> = yaml_documents(&kustomization)
+        .ok()
+        .and_then(|docs| docs.into_iter().next())
+        .and_then(|k| serde_yaml::from_value::<Value>(k).ok())
+        .and_then(|k| k.get("resources").cloned())
+        .and_then(|r| serde_json::from_value(r).ok())
+        .unwrap_or_default();
+    p.check(!resources.is_empty(), || {
+        format!("{}: no resources", rel(&kustomization))
+    });
+    let mut out = Vec::new();
+    for resource in resources {
+        let path = dir.join(resource);
+        if path.is_dir() {
+            out.extend(kustomization_files(p, &path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Applies an RFC 6902 patch's `add` and `replace` operations on object
+/// members, the only ones the overlays use.
+fn apply_json_patch(doc: &mut Value, ops: &Value) -> Result<()> {
+    for op in ops
+        .as_array()
+        .ok_or_else(|| anyhow!("a JSON patch is a list"))?
+    {
+        let kind = op["op"].as_str().unwrap_or_default();
+        let path = op["path"].as_str().unwrap_or_default();
+        let (parent, last) = path
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow!("path {path:?} is no JSON pointer"))?;
+        let target = doc
+            .pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| anyhow!("{path}: no object at {parent:?}"))?;
+        let key = last.replace("~1", "/").replace("~0", "~");
+        match kind {
+            "replace" if !target.contains_key(&key) => {
+                return Err(anyhow!("replace {path}: nothing there"));
+            }
+            "replace" | "add" => {
+                target.insert(key, op["value"].clone());
+            }
+            other => return Err(anyhow!("op {other:?} is not used by the overlays")),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn deploy_overlays_configure_their_clusters() {
+    let root = workspace_root();
+    let policies = policies().expect("policies");
+    let mut p = Problems::default();
+    let base_path = root.join("deploy/base/cluster-admission-policy-group.yaml");
+    let base: Value = yaml_documents(&base_path)
+        .ok()
+        .and_then(|d| d.into_iter().next())
+        .and_then(|d| serde_json::to_value(d).ok())
+        .expect("the base group");
+    let request: Value = serde_json::from_str(
+        &fs::read_to_string(root.join(
+            "policies/gpu-toleration-required/test_data/requests/deployment-gpu-no-tolerations.json",
+        ))
+        .expect("request"),
+    )
+    .expect("request JSON");
+    let toleration = runner(&mut p, "gpu-toleration-required");
+    // The Deployment asking for nvidia.com/gpu without any toleration: on AKS
+    // (sku=gpu) rejected, the plugin never adds sku=gpu; on GKE accepted
+    // with a warning, the plugin adds nvidia.com/gpu.
+    for (overlay, accepted, needle) in [
+        ("aks", false, "sku=gpu:NoSchedule"),
+        ("gke", true, "ExtendedResourceToleration plugin adds"),
+    ] {
+        let what = format!("deploy/{overlay}/");
+        let dir = root.join("deploy").join(overlay);
+        // Its one patch, written inline (a patch file would be a non-object
+        // document in deploy/, which `gpu-policy-check --policies deploy/`
+        // reads).
+        let Some(kustomization) = p.ok(yaml_documents(&dir.join("kustomization.yaml")), |e| {
+            format!("{e:#}")
+        }) else {
+            continue;
+        };
+        let mut rendered = base.clone();
+        let ops = kustomization
+            .first()
+            .and_then(|k| k.get("patches"))
+            .and_then(|patches| patches.get(0))
+            .and_then(|patch| patch.get("patch"))
+            .and_then(serde_yaml::Value::as_str)
+            .and_then(|text| serde_yaml::from_str::<Value>(text).ok());
+        if let Err(e) = ops
+            .ok_or_else(|| anyhow!("no inline patches[0].patch"))
+            .and_then(|ops| apply_json_patch(&mut rendered, &ops))
+        {
+            p.add(format!("{what}kustomization.yaml: {e:#}"));
+            continue;
+        }
+        // kubectl, where installed, must render the same members.
+        if let Ok(out) = Command::new("kubectl").arg("kustomize").arg(&dir).output() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+                .filter_map(|d| serde_yaml::Value::deserialize(d).ok())
+                .filter_map(|d| serde_json::to_value(d).ok())
+                .collect();
+            p.check(out.status.success() && docs.len() == 1, || {
+                format!(
+                    "kubectl kustomize {what} failed or rendered {} objects: {}",
+                    docs.len(),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+            if let Some(doc) = docs.first() {
+                p.check(doc["spec"] == rendered["spec"], || {
+                    format!("kubectl kustomize {what} renders another spec than its patch.yaml applied to the base")
+                });
+            }
+        }
+        let Ok(doc) = serde_yaml::to_value(&rendered) else {
+            continue;
+        };
+        check_group(&mut p, &what, doc, &policies, true);
+        let settings = &rendered["spec"]["policies"]["gpu_toleration_required"]["settings"];
+        if let Some(runner) = &toleration {
+            match runner.validate(&request, settings) {
+                Ok(r) => {
+                    let text = format!("{:?} {:?}", r.message, r.warnings);
+                    p.check(r.accepted == accepted && text.contains(needle), || {
+                        format!("{what}: gpu-toleration-required on the Deployment without tolerations: accepted {}, expected {accepted} mentioning {needle:?}: {text}", r.accepted)
+                    });
+                }
+                Err(e) => p.add(format!("{what}: validate failed: {e:#}")),
+            }
+        }
+    }
+    p.assert_none("deploy overlays");
 }
