@@ -199,6 +199,38 @@ fn env_var() -> BoxedStrategy<Value> {
         .boxed()
 }
 
+/// Paths of hostPath volumes and volume mounts: GPU device nodes, their
+/// directories, the NVIDIA runtime's device-list directory, odd spellings.
+const PATHS: [&str; 12] = [
+    "/dev/nvidia0",
+    "/dev//nvidia0/",
+    "/dev/dri/renderD128",
+    "/dev/kfd",
+    "/dev",
+    "/",
+    "/var/run/nvidia-container-devices/all",
+    "/run/nvidia-container-devices",
+    "/var/lib/kubelet",
+    "/dev/./../dev/accel/accel0",
+    "",
+    "relative/path",
+];
+
+/// A container's DRA claim use (`resources.claims[]`).
+fn container_claim() -> BoxedStrategy<Value> {
+    (
+        select(&["gpu", "nic", "ghost", ""][..]),
+        option::of(select(&["gpu", "gpu/big", "nic", ""][..])),
+    )
+        .prop_map(|(name, request)| {
+            object([
+                ("name", Some(json!(name))),
+                ("request", request.map(Value::from)),
+            ])
+        })
+        .boxed()
+}
+
 /// A container (app, init or ephemeral: the shape is the same).
 pub fn container() -> BoxedStrategy<Value> {
     (
@@ -207,19 +239,52 @@ pub fn container() -> BoxedStrategy<Value> {
         resource_list(),
         option::of(vec(env_var(), 0..3)),
         option::of(select(&["Always", "Never", "OnFailure", "", "always"][..])),
+        option::of(vec(container_claim(), 0..3)),
+        option::of(any::<bool>()),
+        option::of(vec(select(&PATHS[..]), 0..3)),
+        option::of(0..3usize),
     )
-        .prop_map(|(name, limits, requests, env, restart)| {
-            object([
-                ("name", Some(json!(name))),
-                ("image", Some(json!("nvcr.io/nvidia/pytorch:24.01-py3"))),
-                (
-                    "resources",
-                    Some(object([("limits", limits), ("requests", requests)])),
-                ),
-                ("env", env.map(Value::Array)),
-                ("restartPolicy", restart.map(Value::from)),
-            ])
-        })
+        .prop_map(
+            |(name, limits, requests, env, restart, claims, privileged, mounts, env_from)| {
+                object([
+                    ("name", Some(json!(name))),
+                    ("image", Some(json!("nvcr.io/nvidia/pytorch:24.01-py3"))),
+                    (
+                        "resources",
+                        Some(object([
+                            ("limits", limits),
+                            ("requests", requests),
+                            ("claims", claims.map(Value::Array)),
+                        ])),
+                    ),
+                    ("env", env.map(Value::Array)),
+                    ("restartPolicy", restart.map(Value::from)),
+                    (
+                        "securityContext",
+                        privileged.map(|p| json!({"privileged": p})),
+                    ),
+                    (
+                        "volumeMounts",
+                        mounts.map(|m| {
+                            m.iter()
+                                .enumerate()
+                                .map(
+                                    |(i, path)| json!({"name": format!("v{i}"), "mountPath": path}),
+                                )
+                                .collect()
+                        }),
+                    ),
+                    (
+                        "envFrom",
+                        env_from.map(|n| {
+                            (0..n)
+                                .map(|i| json!({"configMapRef": {"name": format!("env-{i}")}}))
+                                .collect()
+                        }),
+                    ),
+                ])
+            },
+        )
         .boxed()
 }
 
@@ -321,7 +386,8 @@ fn affinity() -> BoxedStrategy<Value> {
 }
 
 /// A pod spec: containers, init containers (sidecars too), ephemeral
-/// containers, tolerations, nodeSelector, node affinity, runtimeClassName.
+/// containers, tolerations, nodeSelector, node affinity, runtimeClassName,
+/// DRA claims, hostPath volumes, nodeName.
 pub fn pod_spec() -> BoxedStrategy<Value> {
     (
         vec(container(), 0..4),
@@ -331,9 +397,26 @@ pub fn pod_spec() -> BoxedStrategy<Value> {
         option::of(btree_map(label_key(), label_value(), 0..3)),
         option::of(affinity()),
         option::of(select(&["nvidia", "nvidia-cdi", "runc", ""][..])),
+        option::of(vec(
+            (select(&["gpu", "nic", "bare"][..]), any::<bool>(), word()),
+            0..3,
+        )),
+        option::of(vec(select(&PATHS[..]), 0..3)),
+        option::of(select(&["gpu-node-0", "cpu-node-0", ""][..])),
     )
         .prop_map(
-            |(containers, init, ephemeral, tolerations, selector, affinity, runtime)| {
+            |(
+                containers,
+                init,
+                ephemeral,
+                tolerations,
+                selector,
+                affinity,
+                runtime,
+                claims,
+                volumes,
+                node,
+            )| {
                 object([
                     ("containers", Some(Value::Array(containers))),
                     ("initContainers", init.map(Value::Array)),
@@ -343,6 +426,31 @@ pub fn pod_spec() -> BoxedStrategy<Value> {
                     ("affinity", affinity),
                     ("runtimeClassName", runtime.map(Value::from)),
                     ("restartPolicy", Some(json!("Never"))),
+                    (
+                        "resourceClaims",
+                        claims.map(|c| {
+                            c.into_iter()
+                                .map(|(name, template, source)| {
+                                    let key = if template {
+                                        "resourceClaimTemplateName"
+                                    } else {
+                                        "resourceClaimName"
+                                    };
+                                    json!({"name": name, key: source})
+                                })
+                                .collect()
+                        }),
+                    ),
+                    (
+                        "volumes",
+                        volumes.map(|v| {
+                            v.iter()
+                                .enumerate()
+                                .map(|(i, path)| json!({"name": format!("v{i}"), "hostPath": {"path": path}}))
+                                .collect()
+                        }),
+                    ),
+                    ("nodeName", node.map(Value::from)),
                 ])
             },
         )
@@ -434,7 +542,12 @@ fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
         option::weighted(0.15, (select(build::SPOIL_SLOTS), any_json())),
     )
         .prop_map(move |(labels, spec, spoil)| {
-            let metadata = labels.map_or_else(|| json!({}), |l| json!({"labels": l}));
+            let mut metadata = labels.map_or_else(|| json!({}), |l| json!({"labels": l}));
+            // A CDI annotation now and then (a GPU device or another).
+            if spec["containers"].as_array().is_some_and(|c| c.len() == 1) {
+                metadata["annotations"] =
+                    json!({"cdi.k8s.io/dev": "nvidia.com/gpu=all,vendor.example.com/nic=0"});
+            }
             let mut object =
                 build::workload_object(&group, &version, &kind, "trainer", "ml", metadata, spec);
             if let Some((slot, junk)) = spoil {
