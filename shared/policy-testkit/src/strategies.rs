@@ -544,9 +544,15 @@ fn object_of(kind: (String, String, String, String)) -> BoxedStrategy<Value> {
         .prop_map(move |(labels, spec, spoil)| {
             let mut metadata = labels.map_or_else(|| json!({}), |l| json!({"labels": l}));
             // A CDI annotation now and then (a GPU device or another).
-            if spec["containers"].as_array().is_some_and(|c| c.len() == 1) {
-                metadata["annotations"] =
-                    json!({"cdi.k8s.io/dev": "nvidia.com/gpu=all,vendor.example.com/nic=0"});
+            let one_container = spec
+                .get("containers")
+                .and_then(Value::as_array)
+                .is_some_and(|c| c.len() == 1);
+            if let (true, Some(m)) = (one_container, metadata.as_object_mut()) {
+                m.insert(
+                    "annotations".to_owned(),
+                    json!({"cdi.k8s.io/dev": "nvidia.com/gpu=all,vendor.example.com/nic=0"}),
+                );
             }
             let mut object =
                 build::workload_object(&group, &version, &kind, "trainer", "ml", metadata, spec);
