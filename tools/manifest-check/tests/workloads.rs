@@ -473,3 +473,69 @@ fn thousand_objects_take_seconds() {
     );
     assert!(elapsed.as_secs() < 60, "{elapsed:?}");
 }
+
+/// GPU infrastructure (a DCGM-exporter-like DaemonSet: privileged, the GPU
+/// taint tolerated, /dev mounted, no GPU limit) is exempted by the example
+/// ClusterAdmissionPolicy's namespaceSelector, and the same DaemonSet
+/// elsewhere is rejected for each device-access path.
+#[test]
+fn gpu_infrastructure_is_exempted_by_the_example_namespace_selector() {
+    require_wasm(&["gpu-limit-required"]);
+    let example = std::fs::read_to_string(
+        root().join("policies/gpu-limit-required/examples/cluster-admission-policy.yaml"),
+    )
+    .unwrap();
+    let daemonset = |ns: &str| {
+        format!(
+            r#"apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: dcgm-exporter, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: dcgm-exporter}}}}
+  template:
+    metadata: {{labels: {{app: dcgm-exporter}}}}
+    spec:
+      tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]
+      containers:
+        - name: exporter
+          image: nvcr.io/nvidia/k8s/dcgm-exporter:4.1.1-4.0.4-ubuntu22.04
+          securityContext: {{privileged: true}}
+          volumeMounts: [{{name: dev, mountPath: /dev}}]
+      volumes: [{{name: dev, hostPath: {{path: /dev}}}}]
+"#
+        )
+    };
+    let text = format!(
+        "{}---\n{}",
+        daemonset("gpu-operator"),
+        daemonset("monitoring")
+    );
+    let (_dir, path) = input_file("dcgm.yaml", &text);
+    let (code, report, err) = check_with_policies(&example, &path);
+    assert_eq!(code, 1, "stderr: {err}");
+    let verdicts: Vec<(String, String, String)> = results(&report)
+        .iter()
+        .map(|r| {
+            (
+                r["object"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r["verdict"].as_str().unwrap_or_default().to_owned(),
+                r["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let [(ns0, v0, _), (ns1, v1, message)] = verdicts.as_slice() else {
+        panic!("{verdicts:?}");
+    };
+    assert_eq!((ns0.as_str(), v0.as_str()), ("gpu-operator", "SKIP"));
+    assert_eq!((ns1.as_str(), v1.as_str()), ("monitoring", "REJECT"));
+    for needle in [
+        "spec.template.spec.containers[0].securityContext.privileged \"exporter\": is true in a pod that asks for a GPU or aims at GPU nodes",
+        "spec.template.spec.volumes[0].hostPath.path \"dev\": mounts \"/dev\" from the node",
+        "spec.template.spec.tolerations[0]: tolerates the GPU taint nvidia.com/gpu:NoSchedule but no container sets a GPU limit",
+    ] {
+        assert!(message.contains(needle), "{needle:?} not in {message}");
+    }
+}
