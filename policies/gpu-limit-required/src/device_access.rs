@@ -15,7 +15,7 @@
 //!   `NVIDIA_VISIBLE_DEVICES`, which cannot be known at admission: a warning.
 
 use gpu_policy_core::pod::CDI_ANNOTATION_PREFIXES;
-use gpu_policy_core::{ContainerRef, Violation, Workload};
+use gpu_policy_core::{Violation, Workload};
 
 use crate::rules::VISIBLE_DEVICES;
 
@@ -38,14 +38,15 @@ pub struct Pod<'w, 'f> {
     pub workload: &'w Workload,
     /// Whether it asks for a GPU or aims at GPU nodes.
     pub gpu_pod: bool,
-    /// Whether a container has a GPU (limit, request or GPU claim).
-    pub has_gpu: &'f dyn Fn(&ContainerRef<'_>) -> bool,
+    /// Per container, in [`Workload::containers`] order: whether it has a
+    /// GPU (limit, request or GPU claim).
+    pub has_gpu: &'f [bool],
 }
 
 /// Every device-access violation of the pod, and its warnings.
 pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<String>) {
     let workload = pod.workload;
-    for c in workload.containers() {
+    for (index, c) in workload.containers().enumerate() {
         let name = c.container.name.as_str();
         if pod.gpu_pod && c.container.security_context.privileged {
             out.push(
@@ -60,6 +61,10 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
             );
         }
         for (j, mount) in c.container.volume_mounts.iter().enumerate() {
+            // Most mounts (the service account token's) are nowhere near.
+            if !mount.mount_path.contains("nvidia-container-devices") {
+                continue;
+            }
             let path = normalise(&mount.mount_path);
             if DEVICE_LIST_DIRS
                 .iter()
@@ -69,8 +74,8 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
                     Violation::new(
                         c.field_path(&format!("volumeMounts[{j}].mountPath")),
                         format!(
-                            "mounts volume {:?} at {:?}: the NVIDIA container runtime takes the GPUs to expose from the mounts under /var/run/nvidia-container-devices, so this asks for GPUs no limit accounts for",
-                            mount.name, mount.mount_path
+                            "mounts a volume at {:?}: the NVIDIA container runtime takes the GPUs to expose from the mounts under /var/run/nvidia-container-devices, so this asks for GPUs no limit accounts for",
+                            mount.mount_path
                         ),
                     )
                     .subject(name)
@@ -80,7 +85,7 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
         }
         if pod.gpu_pod
             && c.container.env_from > 0
-            && !(pod.has_gpu)(&c)
+            && !pod.has_gpu.get(index).copied().unwrap_or(false)
             && !c.container.env.iter().any(|e| e.name == VISIBLE_DEVICES)
         {
             warnings.push(format!(
@@ -94,7 +99,14 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
         let Some(host_path) = &volume.host_path else {
             continue;
         };
-        let path = normalise(&host_path.path);
+        // Only a path naming `dev`, or made of `/`, `.` and `..`, can be
+        // (or normalise to) a GPU device node or a directory holding them.
+        let raw = host_path.path.as_str();
+        if !raw.contains("dev") && !raw.contains("..") && !raw.chars().all(|c| c == '/' || c == '.')
+        {
+            continue;
+        }
+        let path = normalise(raw);
         let written = if path == host_path.path {
             format!("{path:?}")
         } else {
@@ -119,7 +131,6 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
                 )),
         );
     }
-    let annotations_path = format!("{}.annotations", workload.kind.pod_metadata_path());
     for (key, value) in &workload.pod_metadata.annotations {
         if !CDI_ANNOTATION_PREFIXES.iter().any(|p| key.starts_with(p)) {
             continue;
@@ -137,7 +148,7 @@ pub fn check(pod: &Pod<'_, '_>, out: &mut Vec<Violation>, warnings: &mut Vec<Str
         }
         out.push(
             Violation::new(
-                format!("{annotations_path}[\"{key}\"]"),
+                format!("{}.annotations[\"{key}\"]", workload.kind.pod_metadata_path()),
                 format!(
                     "injects the CDI device{} {} into the pod: the container runtime adds the GPU without a GPU limit",
                     if gpus.len() == 1 { "" } else { "s" },

@@ -45,47 +45,30 @@ pub fn evaluate(
         .unresolved()
         .map(|(claim, e)| claim.unresolved_warning(e, "a container using it counts as asking for a device, so GPU targeting without a GPU limit is accepted, and its devices are not counted against the caps"))
         .collect();
-    let mut violations = check(&workload, &claims, compiled);
+    let checked = check(&workload, &claims, compiled);
+    let mut violations = checked.violations;
     if compiled.settings.check_device_access {
-        let has_gpu = |c: &ContainerRef<'_>| container_has_gpu(&workload, &claims, compiled, c);
-        let gpu_pod = workload.containers().any(|c| has_gpu(&c))
-            || claims
-                .verdicts(&compiled.catalogue)
-                .any(|(_, v)| !matches!(v, ClaimVerdict::NotGpu))
-            || !compiled
-                .settings
-                .targeting()
-                .gpu_targets(&workload)
-                .is_empty();
         let pod = device_access::Pod {
             workload: &workload,
-            gpu_pod,
-            has_gpu: &has_gpu,
+            gpu_pod: checked.gpu_pod,
+            has_gpu: &checked.has_gpu,
         };
         device_access::check(&pod, &mut violations, &mut warnings);
     }
     Outcome::from_findings(violations, warnings)
 }
 
-/// Whether a container asks for a GPU: a GPU resource (a zero quantity asks
-/// for nothing), or a claim of a GPU class or of an unknown one.
-fn container_has_gpu(
-    workload: &Workload,
-    claims: &PodClaims<'_>,
-    compiled: &Compiled,
-    c: &ContainerRef<'_>,
-) -> bool {
-    compiled
-        .catalogue
-        .container_gpus(c.container)
-        .iter()
-        .any(|gpu| gpu.count() != Err(QuantityError::Zero))
-        || workload.claim_uses(*c).iter().any(|u| {
-            !matches!(
-                claims.use_verdict(&compiled.catalogue, u),
-                ClaimVerdict::NotGpu
-            )
-        })
+/// What [`check`] found.
+#[derive(Debug)]
+pub struct Checked {
+    /// The violations, in pod order.
+    pub violations: Vec<Violation>,
+    /// Whether the pod asks for a GPU (a GPU resource, a claim of a GPU
+    /// class or of an unknown one) or aims at GPU nodes.
+    pub gpu_pod: bool,
+    /// Per container, in [`Workload::containers`] order: whether it asks for
+    /// a GPU (a zero quantity asks for nothing).
+    pub has_gpu: Vec<bool>,
 }
 
 /// Every violation of the workload, in pod order: per container (quantities,
@@ -94,15 +77,17 @@ fn container_has_gpu(
 /// A container's DRA claim of a GPU class is its GPU limit, with the claim's
 /// device count; one whose object could not be read is a device request of
 /// unknown class (it may be the GPU the pod aims at).
-pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -> Vec<Violation> {
+pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -> Checked {
     let Compiled {
         settings,
         catalogue,
     } = compiled;
     let mut out = Vec::new();
     let mut any_gpu_limit = false;
+    let mut has_gpu = Vec::new();
     for container in workload.containers() {
         if container.kind == ContainerKind::Ephemeral {
+            has_gpu.push(false);
             // Ephemeral containers cannot set resources (the API server
             // refuses them), so no limit is demanded; but the runtime still
             // honours NVIDIA_VISIBLE_DEVICES in them.
@@ -126,6 +111,13 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
         }
         let has_gpu_limit = gpus.iter().any(|gpu| gpu.limit.is_some()) || !claimed.is_empty();
         any_gpu_limit |= has_gpu_limit || unresolved_claim;
+        has_gpu.push(
+            !claimed.is_empty()
+                || unresolved_claim
+                || gpus
+                    .iter()
+                    .any(|gpu| gpu.count() != Err(QuantityError::Zero)),
+        );
         for gpu in &gpus {
             check_quantities(&container, gpu, &mut out);
         }
@@ -194,8 +186,15 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
         }
     }
 
+    // A claim no container uses is still allocated to the pod.
+    let mut gpu_pod = has_gpu.contains(&true)
+        || claims
+            .verdicts(catalogue)
+            .any(|(_, v)| !matches!(v, ClaimVerdict::NotGpu));
     if !any_gpu_limit {
-        for target in settings.targeting().gpu_targets(workload) {
+        let targets = settings.targeting().gpu_targets(workload);
+        gpu_pod |= !targets.is_empty();
+        for target in targets {
             let resource = suggested_resource(&target);
             out.push(
                 Violation::new(
@@ -208,7 +207,11 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
             );
         }
     }
-    out
+    Checked {
+        violations: out,
+        gpu_pod,
+        has_gpu,
+    }
 }
 
 /// Rules 2 and 3 for one GPU resource of one container.

@@ -135,13 +135,11 @@ pub struct HostPathSource {
     pub path: String,
 }
 
-/// `volumeMounts[]`: where a volume appears in the container.
+/// `volumeMounts[]`: where a volume appears in the container (its field
+/// path names it; the volume's name is not kept).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VolumeMount {
-    /// `name`.
-    #[serde(deserialize_with = "null_as_default")]
-    pub name: String,
     /// `mountPath`.
     #[serde(deserialize_with = "null_as_default")]
     pub mount_path: String,
