@@ -11,6 +11,6 @@ gpu_policy_core::register_policy! {
     pub struct GpuTolerationRequired {
         settings: settings::Settings,
         compiled: settings::Compiled,
-        evaluate_with_cluster: rules::evaluate,
+        evaluate: rules::evaluate,
     }
 }

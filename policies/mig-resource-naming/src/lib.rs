@@ -16,6 +16,6 @@ gpu_policy_core::register_policy! {
     pub struct MigResourceNaming {
         settings: settings::Settings,
         compiled: settings::Compiled,
-        evaluate_with_cluster: rules::evaluate,
+        evaluate: rules::evaluate,
     }
 }

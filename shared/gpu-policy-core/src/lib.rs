@@ -37,11 +37,10 @@ pub use kubewarden_policy_sdk as __sdk;
 /// ```
 ///
 /// A policy that judges workload operations only is declared and
-/// registered in one go; its settings type has a `compile` method. With
-/// `evaluate` its rules read no cluster (`fn(&AdmissionRequest, &Compiled)`);
-/// with `evaluate_with_cluster` they also get the host
-/// (`fn(&AdmissionRequest, &Compiled, &dyn KubernetesHost)`) and the policy
-/// is context-aware:
+/// registered in one go; its settings type has a `compile` method, and its
+/// rules get the host for their lookups
+/// (`fn(&AdmissionRequest, &Compiled, &dyn KubernetesHost)`): every such
+/// policy reads a pod's DRA claims, so it is context-aware:
 ///
 /// ```ignore
 /// gpu_policy_core::register_policy! {
@@ -49,7 +48,7 @@ pub use kubewarden_policy_sdk as __sdk;
 ///     pub struct GpuLimitRequired {
 ///         settings: settings::Settings,
 ///         compiled: settings::Compiled,
-///         evaluate_with_cluster: rules::evaluate,
+///         evaluate: rules::evaluate,
 ///     }
 /// }
 /// ```
@@ -60,7 +59,7 @@ macro_rules! register_policy {
         pub struct $name:ident {
             settings: $settings:ty,
             compiled: $compiled:ty,
-            evaluate_with_cluster: $evaluate:path $(,)?
+            evaluate: $evaluate:path $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -81,36 +80,6 @@ macro_rules! register_policy {
                 cluster: &dyn $crate::KubernetesHost,
             ) -> $crate::Outcome {
                 $evaluate(request, settings, cluster)
-            }
-        }
-
-        $crate::register_policy!($name);
-    };
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident {
-            settings: $settings:ty,
-            compiled: $compiled:ty,
-            evaluate: $evaluate:path $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        pub struct $name;
-
-        impl $crate::policy::Policy for $name {
-            type Settings = $settings;
-            type Compiled = $compiled;
-
-            fn compile(settings: $settings) -> ::core::result::Result<$compiled, String> {
-                settings.compile()
-            }
-
-            fn evaluate(
-                request: &$crate::AdmissionRequest,
-                settings: &$compiled,
-                _cluster: &dyn $crate::KubernetesHost,
-            ) -> $crate::Outcome {
-                $evaluate(request, settings)
             }
         }
 

@@ -608,3 +608,48 @@ fn bench_request_round_trip() {
         .push(json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}));
     assert_eq!(out, expected);
 }
+
+#[test]
+fn the_plugin_covers_only_extended_resources_a_template_requests() {
+    let spec = |resources: Value| {
+        json!({"initContainers": [{"name": "i", "resources": resources}],
+               "containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}}}]})
+    };
+    let settings = json!({"extendedResourceToleration": true});
+    for kind in WorkloadKind::ALL {
+        // The plugin adds nvidia.com/gpu for an init container's request too.
+        let r = run(
+            kind,
+            &spec(json!({"requests": {"nvidia.com/gpu": "1"}})),
+            &settings,
+        );
+        assert_eq!(
+            r.accepted,
+            kind != WorkloadKind::Pod,
+            "{kind:?}: {:?}",
+            r.message
+        );
+        if kind != WorkloadKind::Pod {
+            let warnings = r.warnings.unwrap_or_default();
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w
+                        .contains("ExtendedResourceToleration plugin adds {key: nvidia.com/gpu")),
+                "{warnings:?}"
+            );
+        }
+        // An implicit DRA name is under kubernetes.io/: not an extended
+        // resource for the plugin, so no toleration is added for it.
+        let dra =
+            spec(json!({"limits": {"deviceclass.resource.kubernetes.io/gpu.nvidia.com": "1"}}));
+        assert!(!run(kind, &dra, &settings).accepted, "{kind:?}");
+    }
+    // Off (the default), the template is judged in full.
+    let r = run(
+        WorkloadKind::Deployment,
+        &spec(json!({"limits": {"nvidia.com/gpu": "1"}})),
+        &json!({}),
+    );
+    assert!(!r.accepted);
+}
