@@ -1,6 +1,7 @@
 //! The rules of gpu-toleration-required: GPU pods tolerate the GPU taint of
 //! every vendor they request; pods without GPUs tolerate no GPU taint.
 
+use gpu_policy_core::catalogue::is_extended_resource_name;
 use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
 use gpu_policy_core::host::get_resource;
 use gpu_policy_core::pod::Toleration;
@@ -270,13 +271,10 @@ fn supplied_by_cluster(
 }
 
 /// Whether a container (app, init or sidecar) requests or limits `name` and
-/// it is an extended resource as Kubernetes defines it (a domain-prefixed
-/// name outside `kubernetes.io/`, not `requests.*`): what the
-/// ExtendedResourceToleration plugin adds a toleration for.
+/// it is an extended resource: what the ExtendedResourceToleration plugin
+/// adds a toleration for.
 fn requests_extended_resource(workload: &Workload, name: &str) -> bool {
-    let extended =
-        name.contains('/') && !name.contains("kubernetes.io/") && !name.starts_with("requests.");
-    extended
+    is_extended_resource_name(name)
         && workload
             .containers()
             .filter(|c| c.kind != ContainerKind::Ephemeral)
@@ -383,13 +381,12 @@ fn named_gpu_node(
         }
     };
     let carried = compiled.rules.iter().map(|(_, t)| t).find(|t| {
-        taints.iter().any(|n| {
-            n.key == t.key && n.effect == t.effect && t.value.as_ref().is_none_or(|v| *v == n.value)
-        }) && !workload
-            .spec
-            .tolerations
-            .iter()
-            .any(|tol| t.tolerated_by(tol).is_some())
+        taints.iter().any(|n| t.is(&n.key, &n.value, &n.effect))
+            && !workload
+                .spec
+                .tolerations
+                .iter()
+                .any(|tol| t.tolerated_by(tol).is_some())
     });
     match carried {
         None => NamedNode::None,

@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 
 use gpu_policy_core::dra::{PodClaims, claim_namespace};
-use gpu_policy_core::pod::{Container, Quantity};
+use gpu_policy_core::pod::{ClaimObject, Container, Quantity};
 use gpu_policy_core::quantity::parse_device_count;
 use gpu_policy_core::{
     AdmissionRequest, GpuCatalogue, GpuKind, KubernetesHost, Outcome, Vendor, Violation, Workload,
@@ -195,20 +195,8 @@ fn claim_profiles(claims: &PodClaims<'_>, compiled: &Compiled) -> ClaimedProfile
                 continue;
             }
         };
-        let (object, spec) = if claim.claim.resource_claim_template_name.is_empty() {
-            (
-                format!("ResourceClaim {}", claim.claim.resource_claim_name),
-                "spec",
-            )
-        } else {
-            (
-                format!(
-                    "ResourceClaimTemplate {}",
-                    claim.claim.resource_claim_template_name
-                ),
-                "spec.spec",
-            )
-        };
+        let object = claim.claim.source();
+        let spec = claim.claim.object().map_or("spec", ClaimObject::spec_path);
         let alternatives = devices.requests.iter().flat_map(|r| &r.alternatives);
         for alt in alternatives {
             let nvidia = compiled

@@ -102,6 +102,14 @@ impl GpuResource {
     }
 }
 
+/// Whether `name` is an extended resource as Kubernetes defines it
+/// (`IsExtendedResourceName`): domain-prefixed, outside `kubernetes.io/`
+/// (so not the DRA implicit `deviceclass.resource.kubernetes.io/<class>`),
+/// and not a quota's `requests.*`.
+pub fn is_extended_resource_name(name: &str) -> bool {
+    name.contains('/') && !name.contains("kubernetes.io/") && !name.starts_with("requests.")
+}
+
 /// A resource name pattern: a name with any number of `*` wildcards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourcePattern(String);
@@ -427,6 +435,23 @@ mod tests {
     use crate::workload::WorkloadKind;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn extended_resource_names_follow_kubernetes() {
+        for name in ["nvidia.com/gpu", "amd.com/gpu", "example.com/fpga"] {
+            assert!(is_extended_resource_name(name), "{name}");
+        }
+        for name in [
+            "cpu",
+            "memory",
+            "hugepages-2Mi",
+            "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
+            "kubernetes.io/batch-cpu",
+            "requests.nvidia.com/gpu",
+        ] {
+            assert!(!is_extended_resource_name(name), "{name}");
+        }
+    }
 
     #[test]
     fn classifies_defaults() {

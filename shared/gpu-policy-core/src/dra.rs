@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::catalogue::GpuCatalogue;
 use crate::host::{KubernetesHost, LookupError, get_resource};
-use crate::pod::{PodResourceClaim, null_as_default};
+use crate::pod::{ClaimObject, PodResourceClaim, null_as_default};
 use crate::request::AdmissionRequest;
 use crate::workload::{ClaimUse, Workload};
 
@@ -292,21 +292,22 @@ pub fn read_claim_devices(
     namespace: &str,
     claim: &PodResourceClaim,
 ) -> Result<ClaimDevices, LookupError> {
-    let (kind, name) = if !claim.resource_claim_template_name.is_empty() {
-        ("ResourceClaimTemplate", &claim.resource_claim_template_name)
-    } else if !claim.resource_claim_name.is_empty() {
-        ("ResourceClaim", &claim.resource_claim_name)
-    } else {
+    let Some(object) = claim.object() else {
         return Ok(ClaimDevices::default());
     };
     if namespace.is_empty() {
         return Err(LookupError::NotFound);
     }
-    let raw = get_resource(host, DRA_API_VERSION, kind, name, Some(namespace))?;
-    if kind == "ResourceClaim" {
-        ClaimDevices::from_claim_json(&raw)
-    } else {
-        ClaimDevices::from_template_json(&raw)
+    let raw = get_resource(
+        host,
+        DRA_API_VERSION,
+        object.kind(),
+        object.name(),
+        Some(namespace),
+    )?;
+    match object {
+        ClaimObject::Claim(_) => ClaimDevices::from_claim_json(&raw),
+        ClaimObject::Template(_) => ClaimDevices::from_template_json(&raw),
     }
     .map_err(|_| LookupError::Unreadable)
 }

@@ -225,18 +225,59 @@ pub struct PodResourceClaim {
     pub resource_claim_template_name: String,
 }
 
+/// The DRA object a pod claim names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimObject<'a> {
+    /// `resourceClaimTemplateName`: a claim is made from it for the pod.
+    Template(&'a str),
+    /// `resourceClaimName`: an existing claim, shared by its users.
+    Claim(&'a str),
+}
+
+impl ClaimObject<'_> {
+    /// Its kind, `ResourceClaimTemplate` or `ResourceClaim`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ClaimObject::Template(_) => "ResourceClaimTemplate",
+            ClaimObject::Claim(_) => "ResourceClaim",
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            ClaimObject::Template(n) | ClaimObject::Claim(n) => n,
+        }
+    }
+
+    /// Where its claim spec sits in the object: `spec.spec` of a template,
+    /// `spec` of a claim.
+    pub fn spec_path(self) -> &'static str {
+        match self {
+            ClaimObject::Template(_) => "spec.spec",
+            ClaimObject::Claim(_) => "spec",
+        }
+    }
+}
+
 impl PodResourceClaim {
+    /// The object it names (the template when both are set, as the API
+    /// server allows only one); `None` when it names neither.
+    pub fn object(&self) -> Option<ClaimObject<'_>> {
+        if !self.resource_claim_template_name.is_empty() {
+            Some(ClaimObject::Template(&self.resource_claim_template_name))
+        } else if !self.resource_claim_name.is_empty() {
+            Some(ClaimObject::Claim(&self.resource_claim_name))
+        } else {
+            None
+        }
+    }
+
     /// The object the claim comes from, e.g. `ResourceClaimTemplate single-gpu`.
     pub fn source(&self) -> String {
-        if !self.resource_claim_template_name.is_empty() {
-            format!(
-                "ResourceClaimTemplate {}",
-                self.resource_claim_template_name
-            )
-        } else if !self.resource_claim_name.is_empty() {
-            format!("ResourceClaim {}", self.resource_claim_name)
-        } else {
-            "no ResourceClaim or ResourceClaimTemplate named".to_owned()
+        match self.object() {
+            Some(o) => format!("{} {}", o.kind(), o.name()),
+            None => "no ResourceClaim or ResourceClaimTemplate named".to_owned(),
         }
     }
 }

@@ -59,6 +59,12 @@ impl Taint {
         Ok(())
     }
 
+    /// Whether a node taint `key=value:effect` is this taint (any value
+    /// when this one has none).
+    pub fn is(&self, key: &str, value: &str, effect: &str) -> bool {
+        self.key == key && self.effect == effect && self.value.as_ref().is_none_or(|v| v == value)
+    }
+
     /// Whether the toleration tolerates this taint, and why. With a value set
     /// this is exactly Kubernetes' rule; without one, any toleration of the
     /// key (Exists, or Equal with any value) counts.
@@ -201,6 +207,18 @@ mod tests {
 
     /// Every operator/key/value/effect combination against a taint with a
     /// value (exact Kubernetes semantics).
+    #[test]
+    fn a_node_taint_is_a_configured_taint_by_key_effect_and_value() {
+        let any = Taint::new("nvidia.com/gpu", "NoSchedule");
+        assert!(any.is("nvidia.com/gpu", "present", "NoSchedule"));
+        assert!(any.is("nvidia.com/gpu", "", "NoSchedule"));
+        assert!(!any.is("nvidia.com/gpu", "present", "NoExecute"));
+        assert!(!any.is("sku", "gpu", "NoSchedule"));
+        let sku = Taint::with_value("sku", "gpu", "NoSchedule");
+        assert!(sku.is("sku", "gpu", "NoSchedule"));
+        assert!(!sku.is("sku", "cpu", "NoSchedule"));
+    }
+
     #[test]
     fn kubernetes_matching_table() {
         let taint = Taint::with_value("nvidia.com/gpu", "present", "NoSchedule");
