@@ -11,11 +11,10 @@
 
 use std::collections::BTreeMap;
 
+use gpu_policy_core::host::get_resource;
 use gpu_policy_core::pod::{ObjectMeta, null_as_default};
 use gpu_policy_core::{KubernetesHost, LookupError};
-use kubewarden_policy_sdk::host_capabilities::kubernetes::{
-    GetResourceRequest, ListResourcesByNamespaceRequest,
-};
+use kubewarden_policy_sdk::host_capabilities::kubernetes::ListResourcesByNamespaceRequest;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -191,15 +190,7 @@ impl<'h> Cluster<'h> {
 
     /// `v1/Namespace` `name`.
     pub fn get_namespace(&self, name: &str) -> Result<Namespace, LookupError> {
-        let request = GetResourceRequest {
-            api_version: "v1".to_owned(),
-            kind: "Namespace".to_owned(),
-            name: name.to_owned(),
-            namespace: None,
-            disable_cache: false,
-            field_masks: None,
-        };
-        let raw = self.call("get_resource", &request)?;
+        let raw = get_resource(self.host, "v1", "Namespace", name, None)?;
         serde_json::from_slice(&raw).map_err(|_| LookupError::Unreadable)
     }
 
