@@ -1,6 +1,8 @@
 //! The rules of gpu-toleration-required: GPU pods tolerate the GPU taint of
 //! every vendor they request; pods without GPUs tolerate no GPU taint.
 
+use std::borrow::Cow;
+
 use gpu_policy_core::catalogue::is_extended_resource_name;
 use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
 use gpu_policy_core::host::get_resource;
@@ -8,8 +10,8 @@ use gpu_policy_core::pod::Toleration;
 use gpu_policy_core::quantity::QuantityError;
 use gpu_policy_core::toleration::toleration_yaml;
 use gpu_policy_core::{
-    AdmissionRequest, ContainerKind, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, KubernetesHost,
-    LookupError, Outcome, Taint, Violation, Workload, WorkloadKind,
+    AdmissionRequest, ContainerKind, ContainerRef, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue,
+    KubernetesHost, LookupError, Outcome, Taint, Violation, Workload, WorkloadKind,
 };
 
 use crate::mutation;
@@ -105,14 +107,38 @@ pub fn evaluate(
 
 /// A GPU resource the pod asks for, with where it first asks for it.
 #[derive(Debug)]
-struct Requested {
+struct Requested<'w> {
     /// The resource name (a GPU device class's implicit name for a claim).
-    name: String,
+    name: Cow<'w, str>,
     /// The name taint rules also match: a GPU device class's implicit name
     /// stands for its vendor's device-plugin resource.
-    vendor_name: String,
-    /// Where: `nvidia.com/gpu in spec.containers[0] "ctr"`, or the claim.
-    description: String,
+    vendor_name: Cow<'w, str>,
+    /// Where it is asked for; spelt out only for a message.
+    origin: Origin<'w>,
+}
+
+/// Where a GPU is asked for.
+#[derive(Debug)]
+enum Origin<'w> {
+    /// A container: its path and name.
+    Container(ContainerRef<'w>),
+    /// A DRA claim, described (`spec.resourceClaims[0] "gpu" (...)`).
+    Claim(String),
+}
+
+impl Requested<'_> {
+    /// `nvidia.com/gpu in spec.containers[0] "ctr"`, or the claim.
+    fn describe(&self) -> String {
+        match &self.origin {
+            Origin::Container(c) if c.container.name.is_empty() => {
+                format!("{} in {}", self.name, c.path())
+            }
+            Origin::Container(c) => {
+                format!("{} in {} {:?}", self.name, c.path(), c.container.name)
+            }
+            Origin::Claim(described) => described.clone(),
+        }
+    }
 }
 
 /// The GPU resources the pod asks for (limits or requests, any container
@@ -120,12 +146,12 @@ struct Requested {
 /// name, then the GPU device classes of its DRA claims. A quantity of exactly
 /// zero asks for nothing; an unreadable quantity counts as asking
 /// (gpu-limit-required reports it).
-fn requested_gpus(
-    workload: &Workload,
+fn requested_gpus<'w>(
+    workload: &'w Workload,
     claims: &PodClaims<'_>,
     catalogue: &GpuCatalogue,
-) -> Vec<Requested> {
-    let mut out: Vec<Requested> = Vec::new();
+) -> Vec<Requested<'w>> {
+    let mut out: Vec<Requested<'w>> = Vec::new();
     for c in workload.containers() {
         if c.kind == ContainerKind::Ephemeral {
             continue;
@@ -134,16 +160,10 @@ fn requested_gpus(
             if gpu.count() == Err(QuantityError::Zero) || out.iter().any(|r| r.name == gpu.name) {
                 continue;
             }
-            let path = c.path();
-            let description = if c.container.name.is_empty() {
-                format!("{} in {path}", gpu.name)
-            } else {
-                format!("{} in {path} {:?}", gpu.name, c.container.name)
-            };
             out.push(Requested {
-                name: gpu.name.to_owned(),
-                vendor_name: gpu.resource.vendor_name(gpu.name).to_owned(),
-                description,
+                name: Cow::Borrowed(gpu.name),
+                vendor_name: Cow::Borrowed(gpu.resource.vendor_name(gpu.name)),
+                origin: Origin::Container(c),
             });
         }
     }
@@ -160,9 +180,9 @@ fn requested_gpus(
                 continue;
             }
             out.push(Requested {
-                vendor_name: resource.vendor_name(&name).to_owned(),
-                description: claim.describe(Some(&demand)),
-                name,
+                vendor_name: Cow::Owned(resource.vendor_name(&name).to_owned()),
+                origin: Origin::Claim(claim.describe(Some(&demand))),
+                name: Cow::Owned(name),
             });
         }
     }
@@ -170,19 +190,15 @@ fn requested_gpus(
 }
 
 /// A configured taint the pod must tolerate but does not.
-struct Missing<'a> {
+struct Missing<'a, 'w> {
     taint: &'a Taint,
-    because: Vec<&'a Requested>,
+    because: Vec<&'a Requested<'w>>,
 }
 
-impl Missing<'_> {
+impl Missing<'_, '_> {
     /// The resources that need the toleration, for messages.
     fn resources(&self) -> String {
-        let resources: Vec<&str> = self
-            .because
-            .iter()
-            .map(|r| r.description.as_str())
-            .collect();
+        let resources: Vec<String> = self.because.iter().map(|r| r.describe()).collect();
         resources.join(", ")
     }
 
@@ -242,7 +258,7 @@ pub const KUEUE_QUEUE_LABEL: &str = "kueue.x-k8s.io/queue-name";
 fn supplied_by_cluster(
     workload: &Workload,
     compiled: &Compiled,
-    m: &Missing<'_>,
+    m: &Missing<'_, '_>,
 ) -> Option<String> {
     if compiled.defer_kueue_suspended_jobs
         && workload.kind == WorkloadKind::Job
@@ -287,14 +303,14 @@ fn requests_extended_resource(workload: &Workload, name: &str) -> bool {
 /// For each configured taint that applies to a requested resource and that
 /// no toleration tolerates: what is missing and which resources need it.
 /// Rules with the same taint are merged, so each toleration is asked once.
-fn missing_tolerations<'a>(
+fn missing_tolerations<'a, 'w>(
     workload: &Workload,
     compiled: &'a Compiled,
-    requested: &'a [Requested],
-) -> Vec<Missing<'a>> {
-    let mut out: Vec<Missing<'a>> = Vec::new();
+    requested: &'a [Requested<'w>],
+) -> Vec<Missing<'a, 'w>> {
+    let mut out: Vec<Missing<'a, 'w>> = Vec::new();
     for (pattern, taint) in &compiled.rules {
-        let mut because: Vec<&'a Requested> = requested
+        let mut because: Vec<&'a Requested<'w>> = requested
             .iter()
             .filter(|r| pattern.matches(&r.name) || pattern.matches(&r.vendor_name))
             .collect();
