@@ -1,5 +1,7 @@
 //! The rules of gpu-isolated-namespace, split by what is admitted:
-//! workloads (`workload.rs`) and NetworkPolicy changes (`network_policy.rs`).
+//! workloads (`workload.rs`), DRA claims (`claim.rs`) and NetworkPolicy
+//! changes (`network_policy.rs`); the namespace rules the first two share
+//! are in `namespace.rs`.
 //!
 //! - A GPU workload (a container asks for a GPU resource) runs only in a GPU
 //!   namespace: one labelled `namespaceLabel` with a value in `workloadTypes`.
@@ -9,15 +11,21 @@
 //!   (`requireGpuQuota`).
 //! - NetworkPolicy UPDATE/DELETE may not leave a GPU namespace without its
 //!   default-deny (`protectDefaultDeny`).
+//! - A ResourceClaim or ResourceClaimTemplate for a GPU device class is
+//!   created only in a GPU namespace (`claim.rs`), under the same namespace
+//!   rules (`namespace.rs`), and no GPU object runs in a namespace labelled
+//!   `resource.kubernetes.io/admin-access: "true"`.
 //!
 //! Every lookup failure is a rejection naming what could not be read and why
 //! (fail closed); non-GPU workloads are accepted without any lookup.
 
+mod claim;
+mod namespace;
 mod network_policy;
 mod workload;
 
 use gpu_policy_core::{
-    AdmissionRequest, LookupError, Outcome, Violation, Workload, judges_workload_operation,
+    AdmissionRequest, Admitted, LookupError, Outcome, Violation, judges_workload_operation,
 };
 
 use crate::cluster::{Cluster, Namespace};
@@ -47,10 +55,13 @@ pub fn evaluate(request: &AdmissionRequest, compiled: &Compiled, cluster: &Clust
     if is_network_policy(request) {
         return network_policy::change(request, &compiled.settings, cluster);
     }
-    match Workload::from_request(request) {
-        Ok(None) => Outcome::Accept,
+    match Admitted::from_request(request) {
+        Ok(None | Some(Admitted::DeviceClass(_))) => Outcome::Accept,
         Err(violation) => Outcome::Reject(vec![violation]),
-        Ok(Some(workload)) => workload::check(request, &workload, compiled, cluster),
+        Ok(Some(Admitted::Workload(workload))) => {
+            workload::check(request, &workload, compiled, cluster)
+        }
+        Ok(Some(Admitted::Claim(claim))) => claim::check(request, &claim, compiled, cluster),
     }
 }
 

@@ -10,15 +10,18 @@
 //! 5. `maxGpusPerContainer` / `maxGpusPerPod`, when set.
 //!
 //! A DRA claim of a GPU device class (read from its ResourceClaim or
-//! ResourceClaimTemplate) is a GPU limit of the containers that use it.
+//! ResourceClaimTemplate) is a GPU limit of the containers that use it. The
+//! ResourceClaims and ResourceClaimTemplates themselves are judged too (see
+//! [`check_claim`]).
 
 use gpu_policy_core::catalogue::ContainerGpu;
-use gpu_policy_core::dra::{ClaimVerdict, DeviceCount, PodClaims, claim_namespace};
+use gpu_policy_core::dra::{AdmittedClaim, ClaimVerdict, DeviceCount, PodClaims, claim_namespace};
 use gpu_policy_core::pod::EnvVar;
 use gpu_policy_core::quantity::{QuantityError, parse_device_count};
 use gpu_policy_core::targeting::GpuTarget;
 use gpu_policy_core::{
-    AdmissionRequest, ContainerKind, ContainerRef, KubernetesHost, Outcome, Violation, Workload,
+    AdmissionRequest, Admitted, ContainerKind, ContainerRef, KubernetesHost, Outcome, Violation,
+    Workload,
 };
 
 use crate::device_access;
@@ -35,9 +38,12 @@ pub fn evaluate(
     compiled: &Compiled,
     cluster: &dyn KubernetesHost,
 ) -> Outcome {
-    let workload = match Workload::from_request(request) {
-        Ok(Some(workload)) => workload,
-        Ok(None) => return Outcome::Accept,
+    let workload = match Admitted::from_request(request) {
+        Ok(Some(Admitted::Workload(workload))) => workload,
+        Ok(Some(Admitted::Claim(claim))) => {
+            return Outcome::from_violations(check_claim(&claim, compiled));
+        }
+        Ok(Some(Admitted::DeviceClass(_)) | None) => return Outcome::Accept,
         Err(violation) => return Outcome::Reject(vec![violation]),
     };
     let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
@@ -212,6 +218,85 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
         gpu_pod,
         has_gpu,
     }
+}
+
+/// The rules for a ResourceClaim or ResourceClaimTemplate, on its requests
+/// of GPU device classes (other classes are not looked at):
+///
+/// - `adminAccess: true` unless `allowAdminAccess` (it reaches devices
+///   already allocated to other pods);
+/// - with `maxGpusPerContainer`, each way a request can be met asks for at
+///   most that many devices (a container may use just that request), and
+///   `allocationMode: All`, which no cap bounds, is refused;
+/// - with `maxGpusPerPod`, the whole claim (every pod using it is allocated
+///   all its requests) asks for at most that many.
+pub fn check_claim(claim: &AdmittedClaim, compiled: &Compiled) -> Vec<Violation> {
+    let Compiled {
+        settings,
+        catalogue,
+    } = compiled;
+    let mut out = Vec::new();
+    for alt in claim.devices.alternatives().filter(|a| a.is_gpu(catalogue)) {
+        let class = &alt.class;
+        if alt.admin_access && !settings.allow_admin_access {
+            out.push(
+                Violation::new(
+                    claim.field(&format!("{}.adminAccess", alt.path)),
+                    format!(
+                        "asks for admin access to GPU devices (device class {class}): it would reach GPUs already allocated to other pods"
+                    ),
+                )
+                .fix("remove adminAccess (it is meant for monitoring and debugging tools), or set allowAdminAccess: true in the policy settings"),
+            );
+        }
+        let Some(max) = settings.max_gpus_per_container else {
+            continue;
+        };
+        match alt.count {
+            DeviceCount::All => out.push(
+                Violation::new(
+                    claim.field(&format!("{}.allocationMode", alt.path)),
+                    format!(
+                        "asks for every {class} device of a node (allocationMode: All), which maxGpusPerContainer {max} cannot bound"
+                    ),
+                )
+                .fix(format!(
+                    "set allocationMode: ExactCount with a count of at most {max}"
+                )),
+            ),
+            DeviceCount::Exactly(n) if n > u64::from(max) => out.push(
+                Violation::new(
+                    claim.field(&format!("{}.count", alt.path)),
+                    format!(
+                        "asks for {n} {class} devices, more than maxGpusPerContainer {max}"
+                    ),
+                )
+                .fix(format!(
+                    "set count to at most {max}, or split the work across claims and pods"
+                )),
+            ),
+            DeviceCount::Exactly(_) => {}
+        }
+    }
+    if let Some(max) = settings.max_gpus_per_pod
+        && let Some(demand) = claim.gpu_demand(catalogue)
+        && demand.devices.exceeds(u64::from(max))
+    {
+        out.push(
+            Violation::new(
+                claim.field("devices.requests"),
+                format!(
+                    "ask for {} ({}), more than maxGpusPerPod {max}: every pod using the claim is allocated all of its requests",
+                    devices(demand.devices),
+                    demand.describe_classes()
+                ),
+            )
+            .fix(format!(
+                "ask for at most {max} GPU devices in total across the requests, or split the work across claims and pods"
+            )),
+        );
+    }
+    out
 }
 
 /// Rules 2 and 3 for one GPU resource of one container.

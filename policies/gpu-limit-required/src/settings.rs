@@ -42,6 +42,9 @@ pub struct Settings {
     /// runtime's device-list mounts, CDI device annotations.
     #[serde(deserialize_with = "null_as_true")]
     pub check_device_access: bool,
+    /// Accept DRA GPU requests with `adminAccess: true` (access to devices
+    /// already allocated to other pods: monitoring and debugging tools).
+    pub allow_admin_access: bool,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             max_gpus_per_pod: None,
             check_visible_devices_env: true,
             check_device_access: true,
+            allow_admin_access: false,
         }
     }
 }

@@ -1,17 +1,19 @@
 //! The rules of mig-resource-naming: resource names, strategy, mixing inside
 //! a container, the node product a pod selects, and the MIG profiles its DRA
-//! claims select by CEL.
+//! claims select by CEL (those, and the DRA objects themselves, in
+//! `dra.rs`).
 
 use std::cell::OnceCell;
 
 use gpu_policy_core::dra::{PodClaims, claim_namespace};
-use gpu_policy_core::pod::{ClaimObject, Container, Quantity};
+use gpu_policy_core::pod::{Container, Quantity};
 use gpu_policy_core::quantity::parse_device_count;
 use gpu_policy_core::{
-    AdmissionRequest, GpuCatalogue, GpuKind, KubernetesHost, Outcome, Vendor, Violation, Workload,
+    AdmissionRequest, Admitted, GpuCatalogue, GpuKind, KubernetesHost, Outcome, Vendor, Violation,
+    Workload,
 };
 
-use crate::cel;
+use crate::dra;
 use crate::mig_catalogue::{self, GpuModel, MODELS};
 use crate::naming::{self, MigName, Reading};
 use crate::profile::Profile;
@@ -28,13 +30,21 @@ pub fn evaluate(
     compiled: &Compiled,
     cluster: &dyn KubernetesHost,
 ) -> Outcome {
-    let workload = match Workload::from_request(request) {
-        Ok(Some(w)) => w,
+    let workload = match Admitted::from_request(request) {
+        Ok(Some(Admitted::Workload(w))) => w,
+        Ok(Some(Admitted::Claim(claim))) => {
+            let found = dra::check_claim(&claim, compiled);
+            return Outcome::from_findings(found.violations, found.warnings);
+        }
+        Ok(Some(Admitted::DeviceClass(class))) => {
+            let found = dra::check_device_class(&class, &compiled.settings);
+            return Outcome::from_findings(found.violations, found.warnings);
+        }
         Ok(None) => return Outcome::Accept,
         Err(v) => return Outcome::Reject(vec![v]),
     };
     let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
-    let claimed = claim_profiles(&claims, compiled);
+    let claimed = dra::pod_claim_profiles(&claims, compiled);
     let mut findings = check_all(&workload, &compiled.settings, &claimed.profiles);
     findings.violations.extend(claimed.violations);
     findings.warnings.extend(claimed.warnings);
@@ -59,11 +69,7 @@ pub struct Findings {
 /// [`check`], with the known MIG profiles the pod's DRA claims select
 /// (`claimed`) for the product check, and warnings.
 pub fn check_all(workload: &Workload, settings: &Settings, claimed: &[Profile]) -> Findings {
-    let checker = Checker {
-        settings,
-        configured: OnceCell::new(),
-        gpus: OnceCell::new(),
-    };
+    let checker = Checker::new(settings);
     let mut violations = Vec::new();
     // Profiles the pod asks for (as meant), for the product check.
     let mut requested: Vec<Profile> = Vec::new();
@@ -164,72 +170,6 @@ pub fn check_all(workload: &Workload, settings: &Settings, claimed: &[Profile]) 
     }
 }
 
-/// What the pod's DRA claims select by MIG profile.
-#[derive(Debug, Default)]
-struct ClaimedProfiles {
-    /// Known profiles, for the product check.
-    profiles: Vec<Profile>,
-    violations: Vec<Violation>,
-    warnings: Vec<String>,
-}
-
-/// The MIG profiles the CEL selectors of the pod's DRA claims compare
-/// NVIDIA's `profile` attribute with (requests of NVIDIA GPU device
-/// classes): a misspelt or unknown one can never match a device, so the pod
-/// would stay Pending; the known ones go to the product check. A claim that
-/// cannot be read is a warning.
-fn claim_profiles(claims: &PodClaims<'_>, compiled: &Compiled) -> ClaimedProfiles {
-    let checker = Checker {
-        settings: &compiled.settings,
-        configured: OnceCell::new(),
-        gpus: OnceCell::new(),
-    };
-    let mut out = ClaimedProfiles::default();
-    for claim in &claims.claims {
-        let devices = match &claim.devices {
-            Ok(devices) => devices,
-            Err(e) => {
-                out.warnings.push(
-                    claim.unresolved_warning(*e, "the MIG profiles it selects were not checked"),
-                );
-                continue;
-            }
-        };
-        let object = claim.claim.source();
-        let spec = claim.claim.object().map_or("spec", ClaimObject::spec_path);
-        let alternatives = devices.requests.iter().flat_map(|r| &r.alternatives);
-        for alt in alternatives {
-            let nvidia = compiled
-                .catalogue
-                .classify_device_class(&alt.class)
-                .is_some_and(|gpu| gpu.vendor == Vendor::Nvidia);
-            if !nvidia {
-                continue;
-            }
-            for (i, expression) in alt.selectors.iter().enumerate() {
-                let field = format!("{object} {spec}.{}.selectors[{i}].cel.expression", alt.path);
-                for literal in cel::profile_literals(expression) {
-                    match checker.claim_profile_violation(&literal, &field) {
-                        Ok(profile) => {
-                            if !out.profiles.contains(&profile) {
-                                out.profiles.push(profile);
-                            }
-                        }
-                        Err((reason, fix)) => out.violations.push(
-                            Violation::new(
-                                claim.path.as_str(),
-                                format!("{:?} ({object}) selects {reason}", claim.claim.name),
-                            )
-                            .fix(fix),
-                        ),
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
 /// A container's resource names with their quantity and field: every limit,
 /// then requests without a limit (a name in both is judged once, at its
 /// limit).
@@ -244,14 +184,26 @@ fn resource_entries(c: &Container) -> impl Iterator<Item = (&str, &Quantity, &'s
     )
 }
 
-struct Checker<'s> {
-    settings: &'s Settings,
+/// The rules' view of the settings, with what they build only when a
+/// request needs it.
+pub(crate) struct Checker<'s> {
+    pub(crate) settings: &'s Settings,
     configured: OnceCell<Vec<Profile>>,
     gpus: OnceCell<GpuCatalogue>,
 }
 
+impl<'s> Checker<'s> {
+    pub(crate) fn new(settings: &'s Settings) -> Self {
+        Checker {
+            settings,
+            configured: OnceCell::new(),
+            gpus: OnceCell::new(),
+        }
+    }
+}
+
 impl Checker<'_> {
-    fn configured(&self) -> &[Profile] {
+    pub(crate) fn configured(&self) -> &[Profile] {
         self.configured
             .get_or_init(|| self.settings.configured_profiles())
     }
@@ -271,7 +223,7 @@ impl Checker<'_> {
     /// The name to suggest for what was meant: a configured profile (the
     /// nearest one when the meant profile is unknown), `.shared` dropped when
     /// shared resources are not allowed.
-    fn suggestion(&self, meant: &MigName) -> MigName {
+    pub(crate) fn suggestion(&self, meant: &MigName) -> MigName {
         let configured = self.configured();
         let profile = if configured.contains(&meant.profile) {
             meant.profile
@@ -284,75 +236,22 @@ impl Checker<'_> {
         }
     }
 
-    /// A profile a claim's CEL selector names: the profile when NVIDIA's DRA
-    /// driver offers it spelt so, else why not and the fix.
-    fn claim_profile_violation(
-        &self,
-        literal: &str,
-        field: &str,
-    ) -> Result<Profile, (String, String)> {
-        let configured = self.configured();
-        let profile = match Profile::parse(literal) {
-            Ok(p) => p,
-            Err(e) => {
-                // The parse error starts with the text itself: say it once.
-                let quoted = format!("{literal:?}");
-                let why = e
-                    .strip_prefix(&quoted)
-                    .map_or(e.as_str(), |rest| rest.trim_start_matches([':', ' ']));
-                let fix = configured
-                    .iter()
-                    .min_by_key(|p| naming::edit_distance(&p.to_string(), literal))
-                    .map_or_else(
-                        || {
-                            "compare the profile attribute with a MIG profile, <n>g.<m>gb"
-                                .to_owned()
-                        },
-                        |p| format!("select '{p}' (the closest spelling) in {field}"),
-                    );
-                return Err((
-                    format!("MIG profile {literal:?} ({field}), which no device has: {why}"),
-                    fix,
-                ));
-            }
-        };
-        let mut problems = Vec::new();
-        let spelt = profile.to_string();
-        if spelt != literal {
-            problems.push(format!("NVIDIA's DRA driver spells it {spelt:?}"));
-        }
-        if !configured.contains(&profile) {
-            problems.push(format!(
-                "MIG profile {profile} exists on {}",
-                self.settings.scope()
-            ));
-        }
-        if problems.is_empty() {
-            return Ok(profile);
-        }
-        let suggested = self
-            .suggestion(&MigName {
-                profile,
-                shared: false,
-            })
-            .profile;
-        let nearest = if suggested == profile {
-            ""
-        } else {
-            " (the nearest known profile)"
-        };
-        Err((
-            format!(
-                "MIG profile {literal:?} ({field}), which no device has: {}",
-                problems.join(", ")
-            ),
-            format!("select '{suggested}'{nearest} in {field}"),
-        ))
-    }
-
     /// The violation for one MIG-ish resource name, if it breaks a naming,
     /// catalogue, sharing or strategy rule.
     fn name_violation(&self, name: &str, reading: &Reading, path: &str) -> Option<Violation> {
+        self.resource_name_violation(name, reading, path, true)
+    }
+
+    /// [`Checker::name_violation`]; `device_plugin: false` for a name a
+    /// DeviceClass maps to its devices (DRA serves it, not the device
+    /// plugin, so the strategy does not apply).
+    pub(crate) fn resource_name_violation(
+        &self,
+        name: &str,
+        reading: &Reading,
+        path: &str,
+        device_plugin: bool,
+    ) -> Option<Violation> {
         let mut problems: Vec<String> = Vec::new();
         let meant = match reading {
             Reading::NotMig => return None,
@@ -377,7 +276,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if self.settings.strategy == Strategy::Single {
+        if device_plugin && self.settings.strategy == Strategy::Single {
             let mut reason = format!(
                 "{name:?}: the cluster's MIG strategy is single, which exposes every MIG slice as nvidia.com/gpu and never advertises nvidia.com/mig-* names"
             );
@@ -459,7 +358,7 @@ impl Checker<'_> {
         }
     }
 
-    fn offers(&self, model: &GpuModel, profile: &Profile) -> bool {
+    pub(crate) fn offers(&self, model: &GpuModel, profile: &Profile) -> bool {
         model.offers(profile) || self.settings.extra().any(|p| p == *profile)
     }
 
@@ -623,7 +522,7 @@ fn nearest_by_spelling(name: &str, configured: &[Profile]) -> Option<Profile> {
         .copied()
 }
 
-fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+pub(crate) fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 

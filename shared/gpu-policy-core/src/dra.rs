@@ -15,9 +15,10 @@ use serde::Deserialize;
 
 use crate::catalogue::GpuCatalogue;
 use crate::host::{KubernetesHost, LookupError, get_resource};
-use crate::pod::{ClaimObject, PodResourceClaim, null_as_default};
+use crate::pod::{ClaimObject, ObjectMeta, PodResourceClaim, null_as_default};
 use crate::request::AdmissionRequest;
-use crate::workload::{ClaimUse, Workload};
+use crate::violation::Violation;
+use crate::workload::{ClaimUse, Workload, parse_object};
 
 /// The API version of the DRA objects.
 pub const DRA_API_VERSION: &str = "resource.k8s.io/v1";
@@ -61,6 +62,8 @@ struct ExactSpec {
     count: Option<u64>,
     #[serde(deserialize_with = "null_as_default")]
     selectors: Vec<SelectorSpec>,
+    #[serde(deserialize_with = "null_as_default")]
+    admin_access: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,6 +83,8 @@ struct CelSpec {
 #[serde(default)]
 struct ResourceClaimObject {
     #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
     spec: ClaimSpec,
 }
 
@@ -87,7 +92,26 @@ struct ResourceClaimObject {
 #[serde(default)]
 struct ResourceClaimTemplateObject {
     #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
     spec: ResourceClaimObject,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeviceClassObject {
+    #[serde(deserialize_with = "null_as_default")]
+    metadata: ObjectMeta,
+    #[serde(deserialize_with = "null_as_default")]
+    spec: DeviceClassSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct DeviceClassSpec {
+    #[serde(deserialize_with = "null_as_default")]
+    selectors: Vec<SelectorSpec>,
+    extended_resource_name: Option<String>,
 }
 
 /// How many devices a request may be allocated.
@@ -140,11 +164,21 @@ pub struct DeviceAlternative {
     pub class: String,
     /// What `allocationMode` and `count` ask for.
     pub count: DeviceCount,
-    /// The CEL expressions of `selectors[].cel`.
-    pub selectors: Vec<String>,
+    /// The CEL expressions of `selectors[].cel`, with their index in
+    /// `selectors`.
+    pub selectors: Vec<(usize, String)>,
+    /// `adminAccess: true`: access to devices already allocated to others.
+    pub admin_access: bool,
     /// Its path under the claim spec: `devices.requests[0].exactly`,
     /// `devices.requests[1].firstAvailable[0]`.
     pub path: String,
+}
+
+impl DeviceAlternative {
+    /// Whether its device class is a GPU class.
+    pub fn is_gpu(&self, catalogue: &GpuCatalogue) -> bool {
+        catalogue.classify_device_class(&self.class).is_some()
+    }
 }
 
 /// One entry of `devices.requests`.
@@ -170,6 +204,16 @@ pub struct GpuDemand {
     pub classes: Vec<String>,
     /// How many GPUs they may be allocated.
     pub devices: DeviceCount,
+}
+
+impl GpuDemand {
+    /// `device class gpu.nvidia.com`, `device classes gpu.nvidia.com, mig.nvidia.com`.
+    pub fn describe_classes(&self) -> String {
+        match self.classes.as_slice() {
+            [class] => format!("device class {class}"),
+            classes => format!("device classes {}", classes.join(", ")),
+        }
+    }
 }
 
 impl ClaimDevices {
@@ -199,11 +243,8 @@ impl ClaimDevices {
                         } else {
                             DeviceCount::Exactly(e.count.unwrap_or(1))
                         },
-                        selectors: e
-                            .selectors
-                            .into_iter()
-                            .filter_map(|s| s.cel.map(|c| c.expression))
-                            .collect(),
+                        selectors: cel_expressions(e.selectors),
+                        admin_access: e.admin_access,
                         path,
                     })
                     .collect();
@@ -219,6 +260,11 @@ impl ClaimDevices {
     /// Reads the spec of a ResourceClaim (`spec`) from its JSON.
     pub fn from_claim_json(json: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice::<ResourceClaimObject>(json).map(|c| Self::from_spec(c.spec))
+    }
+
+    /// Every alternative of every request, in order.
+    pub fn alternatives(&self) -> impl Iterator<Item = &DeviceAlternative> {
+        self.requests.iter().flat_map(|r| &r.alternatives)
     }
 
     /// Reads the claim spec of a ResourceClaimTemplate (`spec.spec`) from
@@ -271,6 +317,178 @@ impl ClaimDevices {
             }
         }
         (!classes.is_empty()).then_some(GpuDemand { classes, devices })
+    }
+}
+
+/// `selectors[].cel.expression`, with each selector's index (selectors
+/// without CEL are left out).
+fn cel_expressions(selectors: Vec<SelectorSpec>) -> Vec<(usize, String)> {
+    selectors
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.cel.map(|c| (i, c.expression)))
+        .collect()
+}
+
+/// The DRA objects the policies judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraKind {
+    /// `ResourceClaim`: a claim spec in `spec`.
+    ResourceClaim,
+    /// `ResourceClaimTemplate`: a claim spec in `spec.spec`.
+    ResourceClaimTemplate,
+    /// `DeviceClass` (cluster-scoped).
+    DeviceClass,
+}
+
+impl DraKind {
+    /// Every kind.
+    pub const ALL: [DraKind; 3] = [
+        DraKind::ResourceClaim,
+        DraKind::ResourceClaimTemplate,
+        DraKind::DeviceClass,
+    ];
+
+    /// The API group.
+    pub const GROUP: &'static str = "resource.k8s.io";
+
+    /// The API version the policies' rules select.
+    pub const VERSION: &'static str = "v1";
+
+    /// The kind for a request's group, version and kind: the GA version
+    /// (`v1`) and `v1beta2`, which has the same schema (`v1beta1` does not).
+    pub fn from_group_version_kind(group: &str, version: &str, kind: &str) -> Option<Self> {
+        if group != Self::GROUP || !matches!(version, "v1" | "v1beta2") {
+            return None;
+        }
+        DraKind::ALL.into_iter().find(|k| k.name() == kind)
+    }
+
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DraKind::ResourceClaim => "ResourceClaim",
+            DraKind::ResourceClaimTemplate => "ResourceClaimTemplate",
+            DraKind::DeviceClass => "DeviceClass",
+        }
+    }
+
+    /// The plural resource name, as in an AdmissionRequest's `resource`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            DraKind::ResourceClaim => "resourceclaims",
+            DraKind::ResourceClaimTemplate => "resourceclaimtemplates",
+            DraKind::DeviceClass => "deviceclasses",
+        }
+    }
+
+    /// Whether its objects live in a namespace.
+    pub fn namespaced(self) -> bool {
+        self != DraKind::DeviceClass
+    }
+}
+
+/// A ResourceClaim or ResourceClaimTemplate being admitted.
+#[derive(Debug, Clone)]
+pub struct AdmittedClaim {
+    /// A template (`spec.spec`) or a claim (`spec`).
+    pub template: bool,
+    /// Its metadata.
+    pub metadata: ObjectMeta,
+    /// What its claim spec asks for.
+    pub devices: ClaimDevices,
+}
+
+impl AdmittedClaim {
+    /// Reads the claim from an admission request: `Ok(None)` for another
+    /// kind or no object.
+    pub fn from_request(request: &AdmissionRequest) -> Result<Option<Self>, Violation> {
+        let kind = &request.kind;
+        let kind = DraKind::from_group_version_kind(&kind.group, &kind.version, &kind.kind);
+        let Some(json) = request.object_json() else {
+            return Ok(None);
+        };
+        Ok(Some(match kind {
+            Some(DraKind::ResourceClaimTemplate) => {
+                let t: ResourceClaimTemplateObject = parse_object(json)?;
+                AdmittedClaim {
+                    template: true,
+                    metadata: t.metadata,
+                    devices: ClaimDevices::from_spec(t.spec.spec),
+                }
+            }
+            Some(DraKind::ResourceClaim) => {
+                let c: ResourceClaimObject = parse_object(json)?;
+                AdmittedClaim {
+                    template: false,
+                    metadata: c.metadata,
+                    devices: ClaimDevices::from_spec(c.spec),
+                }
+            }
+            Some(DraKind::DeviceClass) | None => return Ok(None),
+        }))
+    }
+
+    /// The object, as a pod's claim would name it.
+    pub fn object(&self) -> ClaimObject<'_> {
+        if self.template {
+            ClaimObject::Template(&self.metadata.name)
+        } else {
+            ClaimObject::Claim(&self.metadata.name)
+        }
+    }
+
+    /// The path of a field below the claim spec: `spec.spec.devices.requests[0].exactly`.
+    pub fn field(&self, below_spec: &str) -> String {
+        format!("{}.{below_spec}", self.object().spec_path())
+    }
+
+    /// The GPUs the whole claim asks for (what each pod using it is
+    /// allocated), `None` when it names no GPU class.
+    pub fn gpu_demand(&self, catalogue: &GpuCatalogue) -> Option<GpuDemand> {
+        self.devices.gpu_demand(catalogue, "")
+    }
+}
+
+/// A DeviceClass being admitted: its CEL selectors and the extended resource
+/// name pods may ask for its devices by.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceClass {
+    /// Its metadata.
+    pub metadata: ObjectMeta,
+    /// `spec.selectors[].cel.expression`, with each selector's index.
+    pub selectors: Vec<(usize, String)>,
+    /// `spec.extendedResourceName`.
+    pub extended_resource_name: Option<String>,
+}
+
+impl DeviceClass {
+    /// The path of the extended resource name.
+    pub const EXTENDED_RESOURCE_NAME_PATH: &'static str = "spec.extendedResourceName";
+
+    /// Reads the DeviceClass from an admission request: `Ok(None)` for
+    /// another kind or no object.
+    pub fn from_request(request: &AdmissionRequest) -> Result<Option<Self>, Violation> {
+        let kind = &request.kind;
+        if DraKind::from_group_version_kind(&kind.group, &kind.version, &kind.kind)
+            != Some(DraKind::DeviceClass)
+        {
+            return Ok(None);
+        }
+        let Some(json) = request.object_json() else {
+            return Ok(None);
+        };
+        let class: DeviceClassObject = parse_object(json)?;
+        Ok(Some(DeviceClass {
+            metadata: class.metadata,
+            selectors: cel_expressions(class.spec.selectors),
+            extended_resource_name: class.spec.extended_resource_name,
+        }))
+    }
+
+    /// The path of a selector's expression: `spec.selectors[0].cel.expression`.
+    pub fn selector_path(index: usize) -> String {
+        format!("spec.selectors[{index}].cel.expression")
     }
 }
 
@@ -351,10 +569,9 @@ impl ResolvedClaim<'_> {
     /// single-gpu)`, with its GPU device classes once known: `(ResourceClaimTemplate
     /// single-gpu, device class gpu.nvidia.com)`.
     pub fn describe(&self, demand: Option<&GpuDemand>) -> String {
-        let classes = match demand.map(|d| d.classes.as_slice()) {
-            None | Some([]) => String::new(),
-            Some([class]) => format!(", device class {class}"),
-            Some(classes) => format!(", device classes {}", classes.join(", ")),
+        let classes = match demand.filter(|d| !d.classes.is_empty()) {
+            None => String::new(),
+            Some(d) => format!(", {}", d.describe_classes()),
         };
         format!(
             "{} {:?} ({}{classes})",
@@ -490,6 +707,7 @@ mod tests {
                 class: "gpu.nvidia.com".into(),
                 count: DeviceCount::Exactly(4),
                 selectors: vec![],
+                admin_access: false,
                 path: "devices.requests[1].firstAvailable[0]".into(),
             }
         );

@@ -9,6 +9,7 @@
 //! Nothing here panics on request data: every reader tolerates missing fields
 //! and `null`, and every malformed input becomes an error value.
 
+pub mod admitted;
 pub mod catalogue;
 pub mod dra;
 pub mod entry;
@@ -107,6 +108,7 @@ macro_rules! register_policy {
     };
 }
 
+pub use admitted::Admitted;
 pub use catalogue::{
     DEFAULT_GPU_DEVICE_CLASSES, DEVICE_CLASS_RESOURCE_PREFIX, GpuCatalogue, GpuKind, GpuResource,
     Vendor,

@@ -418,7 +418,7 @@ impl Workload {
 }
 
 /// Parses an object; on failure, says which field has the wrong shape.
-fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violation> {
+pub(crate) fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violation> {
     // serde also fills structs from arrays; an object must be a mapping.
     if !json.trim_start().starts_with('{') {
         return Err(

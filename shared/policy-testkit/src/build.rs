@@ -1,6 +1,7 @@
 //! JSON builders for admission requests (no randomness).
 
 use gpu_policy_core::WorkloadKind;
+use gpu_policy_core::dra::DraKind;
 use serde_json::{Map, Value, json};
 
 /// The workload kind called `kind`, by name alone: a known kind sent in
@@ -125,6 +126,35 @@ pub fn workload_request(
     admission_request(
         group,
         version,
+        kind.name(),
+        kind.resource(),
+        "CREATE",
+        name,
+        namespace,
+        object,
+        Value::Null,
+    )
+}
+
+/// A CREATE request for a DRA object of `kind` named `name` with `spec`
+/// (a template's is `{"spec": <claim spec>}`), in namespace `ml` when the
+/// kind is namespaced.
+pub fn dra_request(kind: DraKind, name: &str, spec: Value) -> Value {
+    let namespace = if kind.namespaced() { "ml" } else { "" };
+    let metadata = if kind.namespaced() {
+        json!({"name": name, "namespace": namespace})
+    } else {
+        json!({"name": name})
+    };
+    let object = json!({
+        "apiVersion": format!("{}/{}", DraKind::GROUP, DraKind::VERSION),
+        "kind": kind.name(),
+        "metadata": metadata,
+        "spec": spec,
+    });
+    admission_request(
+        DraKind::GROUP,
+        DraKind::VERSION,
         kind.name(),
         kind.resource(),
         "CREATE",

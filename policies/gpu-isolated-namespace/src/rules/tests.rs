@@ -754,3 +754,89 @@ fn a_gpu_device_class_is_capped_by_either_quota_name() {
     );
     assert_eq!(run(&tpu, &s, &Fake::default()), Outcome::Accept);
 }
+
+/// A ResourceClaimTemplate in namespace `ml` asking for one device of `class`.
+fn claim_template(class: &str) -> Value {
+    policy_testkit::build::dra_request(
+        gpu_policy_core::dra::DraKind::ResourceClaimTemplate,
+        "gpus",
+        json!({"spec": {"devices": {"requests": [{"name": "g", "exactly": {"deviceClassName": class}}]}}}),
+    )
+}
+
+#[test]
+fn gpu_claims_are_created_only_in_gpu_namespaces() {
+    let s = settings(json!({}));
+    let gpu = claim_template("mig.nvidia.com");
+    assert_eq!(
+        run(&gpu, &s, &Fake::gpu_namespace("ml", "training")),
+        Outcome::Accept
+    );
+    let mut plain = Fake::default();
+    plain.namespace("ml", json!({}));
+    assert_eq!(
+        message(&run(&gpu, &s, &plain)),
+        concat!(
+            "2 violations:\n",
+            "[1] metadata.namespace: namespace \"ml\" is not a GPU namespace: it has no label gpu-workload-type (fix: kubectl label namespace ml gpu-workload-type=training)\n",
+            "[2] metadata.namespace: namespace \"ml\" has no default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress]) (fix: create NetworkPolicy \"default-deny-all\" in namespace \"ml\" with podSelector: {} and policyTypes: [Ingress, Egress], like the default-deny-all of examples/workloads/ml-training-namespace.yaml)"
+        )
+    );
+    assert_eq!(plain.calls(), ["get Namespace ml", "list NetworkPolicy ml"]);
+    // the DRA quota on the class's devices caps a claim
+    let quota = settings(json!({"requireGpuQuota": true}));
+    let m = message(&run(&gpu, &quota, &Fake::gpu_namespace("ml", "training")));
+    assert!(
+        m.contains("hard[\"mig.nvidia.com.deviceclass.resource.k8s.io/devices\"] for the deviceclass.resource.kubernetes.io/mig.nvidia.com this claim requests"),
+        "{m}"
+    );
+    // a claim for another class is not looked at
+    let nic = Fake::default();
+    assert_eq!(
+        run(&claim_template("rdma.example.com"), &s, &nic),
+        Outcome::Accept
+    );
+    assert!(nic.calls().is_empty());
+    // a missing namespace fails closed
+    let ghost = Fake::default();
+    let m = message(&run(&gpu, &s, &ghost));
+    assert!(m.contains("cannot read Namespace \"ml\""), "{m}");
+    assert!(
+        m.contains("create namespace \"ml\" labelled gpu-workload-type=training"),
+        "{m}"
+    );
+    // a DeviceClass is cluster-scoped: nothing to check here
+    let class = policy_testkit::build::dra_request(
+        gpu_policy_core::dra::DraKind::DeviceClass,
+        "gpu.nvidia.com",
+        json!({}),
+    );
+    assert_eq!(run(&class, &s, &Fake::default()), Outcome::Accept);
+}
+
+#[test]
+fn no_gpu_object_runs_where_dra_admin_access_is_allowed() {
+    let s = settings(json!({}));
+    let mut admin = Fake::gpu_namespace("ml", "training");
+    admin.namespace(
+        "ml",
+        json!({"gpu-workload-type": "training", "resource.kubernetes.io/admin-access": "true"}),
+    );
+    let expected = "metadata.namespace: namespace \"ml\" is labelled resource.kubernetes.io/admin-access=true, which lets any ResourceClaim there ask for admin access to GPUs other tenants are using; a GPU claim must not run there (fix: kubectl label namespace ml resource.kubernetes.io/admin-access- (keep admin access to a monitoring namespace without GPU workloads))";
+    assert_eq!(
+        message(&run(&claim_template("gpu.nvidia.com"), &s, &admin)),
+        expected
+    );
+    let pod_request = pod("ml", training(), json!({"limits": {"nvidia.com/gpu": "1"}}));
+    assert_eq!(
+        message(&run(&pod_request, &s, &admin)),
+        expected.replace("GPU claim", "GPU workload")
+    );
+    // only "true" turns admin access on
+    let mut off = Fake::gpu_namespace("ml", "training");
+    off.namespace(
+        "ml",
+        json!({"gpu-workload-type": "training", "resource.kubernetes.io/admin-access": "false"}),
+    );
+    assert_eq!(run(&pod_request, &s, &off), Outcome::Accept);
+}

@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 
 use gpu_policy_core::dra::{ClaimVerdict, PodClaims, claim_namespace};
 use gpu_policy_core::{
-    AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Outcome, Violation, Workload,
+    AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, Outcome, Violation, Workload,
 };
 
-use super::{EXAMPLE, NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_violation};
-use crate::cluster::{Cluster, NetworkPolicy};
+use super::NAMESPACE_PATH;
+use super::namespace::GpuObject;
+use crate::cluster::Cluster;
 use crate::settings::{Compiled, Settings};
 
 pub(super) fn check(
@@ -71,57 +72,28 @@ pub(super) fn check(
         .filter(|v| settings.is_workload_type(v))
         .or_else(|| settings.workload_types.first().map(String::as_str))
         .unwrap_or("training");
-    let label = &settings.namespace_label;
-
-    let namespace = match cluster.get_namespace(ns) {
-        Ok(n) => n,
-        Err(e) => {
-            let attempt = format!("cannot read Namespace {ns:?} to check its {label} label");
-            let mut violation = lookup_violation(attempt, "v1/Namespace", &e);
-            if e == LookupError::NotFound {
-                violation = violation.fix(format!(
-                    "create namespace {ns:?} labelled {label}={suggested}"
-                ));
-            }
-            return Outcome::Reject(vec![violation]);
-        }
-    };
-
-    let mut violations = Vec::new();
-    let ns_type = gpu_namespace_type(&namespace, settings);
-    if ns_type.is_none() {
-        let reason = match namespace.metadata.labels.get(label) {
-            None => format!("namespace {ns:?} is not a GPU namespace: it has no label {label}"),
-            Some(v) => format!(
-                "namespace {ns:?} is not a GPU namespace: its label {label}={v} is not one of {}",
-                settings.workload_types_list()
-            ),
-        };
-        let overwrite = if namespace.metadata.labels.contains_key(label) {
-            " --overwrite"
-        } else {
-            ""
-        };
-        violations.push(Violation::new(NAMESPACE_PATH, reason).fix(format!(
-            "kubectl label namespace {ns} {label}={suggested}{overwrite}"
-        )));
-    }
-    if let Some(v) = pod_label_violation(workload, settings, ns, ns_type, pod_value) {
-        violations.push(v);
-    }
-    if settings.require_default_deny_network_policy {
-        violations.extend(default_deny_violation(cluster, ns));
-    }
+    let mut resources: BTreeSet<String> = BTreeSet::new();
     if settings.require_gpu_quota {
-        let mut resources: BTreeSet<String> = workload
-            .containers()
-            .flat_map(|c| catalogue.container_gpus(c.container))
-            .map(|g| g.name.to_owned())
-            .collect();
+        resources.extend(
+            workload
+                .containers()
+                .flat_map(|c| catalogue.container_gpus(c.container))
+                .map(|g| g.name.to_owned()),
+        );
         resources.extend(gpu_classes);
-        violations.extend(quota_violations(cluster, ns, &resources));
     }
-    Outcome::from_findings(violations, warnings)
+    let gpu_object = GpuObject {
+        namespace: ns,
+        what: "workload",
+        suggested,
+        quota_resources: &resources,
+    };
+    match gpu_object.check_namespace(compiled, cluster, |ns_type| {
+        pod_label_violation(workload, settings, ns, ns_type, pod_value)
+    }) {
+        Ok(violations) => Outcome::from_findings(violations, warnings),
+        Err(violation) => Outcome::Reject(vec![violation]),
+    }
 }
 
 fn pod_label_violation(
@@ -185,84 +157,4 @@ fn pod_label_violation(
         ),
         _ => None,
     }
-}
-
-fn default_deny_violation(cluster: &Cluster, ns: &str) -> Option<Violation> {
-    let policies = match cluster.list_network_policies(ns) {
-        Ok(p) => p,
-        Err(e) => {
-            return Some(lookup_violation(
-                format!(
-                    "cannot list the NetworkPolicies of namespace {ns:?} to find its default-deny"
-                ),
-                "networking.k8s.io/v1/NetworkPolicy",
-                &e,
-            ));
-        }
-    };
-    if policies.iter().any(NetworkPolicy::is_default_deny) {
-        return None;
-    }
-    // Near misses (an empty podSelector, but something else missing) say why.
-    let near: Vec<String> = policies
-        .iter()
-        .filter(|p| p.spec.pod_selector.is_empty())
-        .map(|p| {
-            format!(
-                "{:?} is not one: {}",
-                p.metadata.name,
-                p.default_deny_gaps().join(", ")
-            )
-        })
-        .collect();
-    let mut reason = format!(
-        "namespace {ns:?} has no default-deny NetworkPolicy (podSelector: {{}}, policyTypes: [Ingress, Egress])"
-    );
-    if !near.is_empty() {
-        reason.push_str(&format!(" ({})", near.join("; ")));
-    }
-    Some(Violation::new(NAMESPACE_PATH, reason).fix(create_default_deny(ns, "default-deny-all")))
-}
-
-fn quota_violations(cluster: &Cluster, ns: &str, resources: &BTreeSet<String>) -> Vec<Violation> {
-    let quotas = match cluster.list_resource_quotas(ns) {
-        Ok(q) => q,
-        Err(e) => {
-            return vec![lookup_violation(
-                format!("cannot list the ResourceQuotas of namespace {ns:?} to find its GPU quota"),
-                "v1/ResourceQuota",
-                &e,
-            )];
-        }
-    };
-    resources
-        .iter()
-        .filter_map(|resource| {
-            let key = format!("requests.{resource}");
-            // A device class is also capped by the DRA quota on its devices.
-            let dra_key = resource
-                .strip_prefix(DEVICE_CLASS_RESOURCE_PREFIX)
-                .map(|class| format!("{class}.deviceclass.resource.k8s.io/devices"));
-            if quotas.iter().any(|q| {
-                q.spec.hard.contains_key(&key)
-                    || dra_key.as_ref().is_some_and(|k| q.spec.hard.contains_key(k))
-            }) {
-                return None;
-            }
-            let or_dra = dra_key
-                .map(|k| format!(" or hard[\"{k}\"]"))
-                .unwrap_or_default();
-            Some(
-                Violation::new(
-                    NAMESPACE_PATH,
-                    format!(
-                        "namespace {ns:?} has no ResourceQuota with hard[\"{key}\"]{or_dra} for the {resource} this workload requests"
-                    ),
-                )
-                .fix(format!(
-                    "create a ResourceQuota in namespace {ns:?} with hard[\"{key}\"] set to the namespace's GPU budget, like {EXAMPLE}"
-                )),
-            )
-        })
-        .collect()
 }

@@ -2,6 +2,7 @@
 //! `validate` function uses (envelope + settings parsing included).
 
 use gpu_policy_core::WorkloadKind;
+use gpu_policy_core::dra::DraKind;
 use gpu_policy_core::entry;
 use gpu_policy_core::host::NoCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
@@ -811,5 +812,143 @@ fn hostile_inputs_do_not_panic() {
     for payload in ["", "{", "null", "[]", r#"{"request": 5}"#] {
         let r = entry::evaluate::<crate::GpuLimitRequired>(payload.as_bytes(), &NoCluster);
         assert!(!r.accepted, "{payload}");
+    }
+}
+
+/// A ResourceClaimTemplate whose claim spec has `requests`.
+fn template(requests: Value) -> Value {
+    policy_testkit::build::dra_request(
+        DraKind::ResourceClaimTemplate,
+        "gpus",
+        json!({"spec": {"devices": {"requests": requests}}}),
+    )
+}
+
+fn claim_message(request: Value, settings: Value) -> Option<String> {
+    let r = run_request(request, settings);
+    assert_eq!(r.accepted, r.message.is_none(), "{:?}", r.message);
+    r.message
+}
+
+#[test]
+fn claims_count_their_gpu_requests_against_the_caps() {
+    let four = json!([{"name": "g", "exactly": {"deviceClassName": "gpu.nvidia.com", "count": 4}}]);
+    assert_eq!(claim_message(template(four.clone()), json!({})), None);
+    assert_eq!(
+        claim_message(template(four.clone()), json!({"maxGpusPerContainer": 4})),
+        None
+    );
+    assert_eq!(
+        claim_message(template(four.clone()), json!({"maxGpusPerContainer": 2})).unwrap(),
+        "spec.spec.devices.requests[0].exactly.count: asks for 4 gpu.nvidia.com devices, more than maxGpusPerContainer 2 (fix: set count to at most 2, or split the work across claims and pods)"
+    );
+    // every alternative of firstAvailable may be the one allocated; the pod
+    // cap takes the largest of them per request, summed
+    let mixed = json!([
+        {"name": "a", "firstAvailable": [
+            {"name": "big", "deviceClassName": "gpu.nvidia.com", "count": 3},
+            {"name": "small", "deviceClassName": "mig.nvidia.com"}]},
+        {"name": "nic", "exactly": {"deviceClassName": "rdma.example.com", "count": 9}},
+        {"name": "b", "exactly": {"deviceClassName": "gpu.nvidia.com", "count": 2}}]);
+    let message = claim_message(
+        template(mixed.clone()),
+        json!({"maxGpusPerContainer": 2, "maxGpusPerPod": 4}),
+    )
+    .unwrap();
+    assert_eq!(
+        message,
+        concat!(
+            "2 violations:\n",
+            "[1] spec.spec.devices.requests[0].firstAvailable[0].count: asks for 3 gpu.nvidia.com devices, more than maxGpusPerContainer 2 (fix: set count to at most 2, or split the work across claims and pods)\n",
+            "[2] spec.spec.devices.requests: ask for 5 GPU devices (device classes gpu.nvidia.com, mig.nvidia.com), more than maxGpusPerPod 4: every pod using the claim is allocated all of its requests (fix: ask for at most 4 GPU devices in total across the requests, or split the work across claims and pods)"
+        )
+    );
+    assert_eq!(
+        claim_message(
+            template(mixed),
+            json!({"maxGpusPerContainer": 3, "maxGpusPerPod": 5})
+        ),
+        None
+    );
+    // allocationMode: All is unbounded: refused under a cap, accepted without
+    let all = json!([{"name": "g", "exactly": {"deviceClassName": "gpu.nvidia.com", "allocationMode": "All"}}]);
+    assert_eq!(claim_message(template(all.clone()), json!({})), None);
+    let capped = claim_message(template(all.clone()), json!({"maxGpusPerContainer": 8})).unwrap();
+    assert!(
+        capped.starts_with("spec.spec.devices.requests[0].exactly.allocationMode: asks for every gpu.nvidia.com device of a node (allocationMode: All)"),
+        "{capped}"
+    );
+    assert!(capped.contains("set allocationMode: ExactCount with a count of at most 8"));
+    let pod_capped = claim_message(template(all), json!({"maxGpusPerPod": 8})).unwrap();
+    assert!(pod_capped.contains("every GPU of its node"), "{pod_capped}");
+    // a class that is not a GPU is not looked at
+    let nic = json!([{"name": "n", "exactly": {"deviceClassName": "rdma.example.com", "count": 64, "adminAccess": true}}]);
+    assert_eq!(
+        claim_message(
+            template(nic),
+            json!({"maxGpusPerContainer": 1, "maxGpusPerPod": 1})
+        ),
+        None
+    );
+}
+
+#[test]
+fn admin_access_to_gpus_needs_allow_admin_access() {
+    let admin = json!([{"name": "monitor", "exactly": {"deviceClassName": "gpu.nvidia.com", "adminAccess": true}}]);
+    let claim = policy_testkit::build::dra_request(
+        DraKind::ResourceClaim,
+        "monitor",
+        json!({"devices": {"requests": admin}}),
+    );
+    assert_eq!(
+        claim_message(claim.clone(), json!({})).unwrap(),
+        "spec.devices.requests[0].exactly.adminAccess: asks for admin access to GPU devices (device class gpu.nvidia.com): it would reach GPUs already allocated to other pods (fix: remove adminAccess (it is meant for monitoring and debugging tools), or set allowAdminAccess: true in the policy settings)"
+    );
+    assert_eq!(
+        claim_message(claim, json!({"allowAdminAccess": true})),
+        None
+    );
+    let off = json!([{"name": "g", "exactly": {"deviceClassName": "gpu.nvidia.com", "adminAccess": false}}]);
+    assert_eq!(claim_message(template(off), json!({})), None);
+}
+
+#[test]
+fn dra_objects_that_are_not_claims_or_cannot_be_read() {
+    let class = policy_testkit::build::dra_request(
+        DraKind::DeviceClass,
+        "gpu.nvidia.com",
+        json!({"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com'"}}]}),
+    );
+    assert_eq!(
+        claim_message(class, json!({"maxGpusPerContainer": 1})),
+        None
+    );
+    let mut bad = template(json!([]));
+    bad["object"]["spec"]["spec"]["devices"]["requests"] = json!([{"exactly": {"count": -1}}]);
+    let r = run_request(bad, json!({}));
+    assert!(!r.accepted);
+    assert!(
+        r.message
+            .as_deref()
+            .unwrap()
+            .starts_with("spec.spec.devices.requests[0].exactly.count: cannot be read"),
+        "{:?}",
+        r.message
+    );
+    // a null request is no request the API server would store: refused by name
+    let r = run_request(template(json!([null])), json!({}));
+    assert!(
+        r.message
+            .unwrap()
+            .starts_with("spec.spec.devices.requests[0]: cannot be read")
+    );
+    for requests in [
+        json!(null),
+        json!([{"exactly": null, "firstAvailable": null}]),
+    ] {
+        assert_eq!(
+            claim_message(template(requests), json!({"maxGpusPerPod": 1})),
+            None
+        );
     }
 }

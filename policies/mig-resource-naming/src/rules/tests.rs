@@ -514,3 +514,210 @@ mod readme {
         assert_eq!(message, README_EXAMPLE);
     }
 }
+
+// ---- DRA objects: ResourceClaim, ResourceClaimTemplate, DeviceClass
+
+fn judge_dra(kind: gpu_policy_core::dra::DraKind, spec: Value, settings: Value) -> Outcome {
+    let request = policy_testkit::build::dra_request(kind, "mig-devices", spec);
+    let payload = json!({"request": request, "settings": settings});
+    let r = gpu_policy_core::entry::evaluate::<crate::MigResourceNaming>(
+        &serde_json::to_vec(&payload).unwrap(),
+        &gpu_policy_core::host::NoCluster,
+    );
+    match (r.accepted, r.message, r.warnings) {
+        (true, None, None) => Outcome::Accept,
+        (true, None, Some(w)) => Outcome::Warn(w),
+        (false, Some(m), _) => Outcome::Reject(vec![Violation::new("", m)]),
+        other => panic!("unexpected answer {other:?}"),
+    }
+}
+
+fn rejection(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Reject(v) => v[0].reason.clone(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// The demo template of NVIDIA's DRA driver, with the first profile `first`.
+fn demo_template(first: &str) -> Value {
+    let select = |p: &str| json!([{"cel": {"expression": format!("device.attributes['gpu.nvidia.com'].profile == '{p}'")}}]);
+    json!({"spec": {"devices": {
+        "requests": [
+            {"name": "mig-1g-5gb-0", "exactly": {"deviceClassName": "mig.nvidia.com", "selectors": select(first)}},
+            {"name": "mig-3g-20gb", "exactly": {"deviceClassName": "mig.nvidia.com", "selectors": select("3g.20gb")}}],
+        "constraints": [{"requests": [], "matchAttribute": "gpu.nvidia.com/parentUUID"}]}}})
+}
+
+#[test]
+fn claim_templates_select_profiles_that_exist() {
+    use gpu_policy_core::dra::DraKind::ResourceClaimTemplate as T;
+    assert_eq!(
+        judge_dra(T, demo_template("1g.5gb"), json!({})),
+        Outcome::Accept
+    );
+    assert_eq!(
+        rejection(judge_dra(T, demo_template("1g.5g"), json!({}))),
+        "spec.spec.devices.requests[0].exactly.selectors[0].cel.expression: selects MIG profile \"1g.5g\", which no device has: is not a MIG profile name: expected <n>g.<m>gb, e.g. 1g.10gb (fix: select '1g.5gb' (the closest spelling))"
+    );
+    assert_eq!(
+        rejection(judge_dra(
+            T,
+            demo_template("1g.5gb"),
+            json!({"gpuModels": ["H100-80GB"]})
+        )),
+        "2 violations:\n[1] spec.spec.devices.requests[0].exactly.selectors[0].cel.expression: selects MIG profile \"1g.5gb\", which no device has: MIG profile 1g.5gb exists on none of gpuModels (H100-80GB) (fix: select '1g.10gb' (the nearest known profile))\n[2] spec.spec.devices.requests[1].exactly.selectors[0].cel.expression: selects MIG profile \"3g.20gb\", which no device has: MIG profile 3g.20gb exists on none of gpuModels (H100-80GB) (fix: select '3g.40gb' (the nearest known profile))"
+    );
+    // a class that is not NVIDIA's is not read
+    let other = json!({"spec": {"devices": {"requests": [{"name": "x", "exactly": {"deviceClassName": "fpga.example.com",
+        "selectors": [{"cel": {"expression": "device.attributes['gpu.nvidia.com'].profile == 'nonsense'"}}]}}]}}});
+    assert_eq!(judge_dra(T, other, json!({})), Outcome::Accept);
+}
+
+#[test]
+fn a_product_must_offer_a_profile_its_request_selects() {
+    use gpu_policy_core::dra::DraKind::ResourceClaim as C;
+    let claim = |expression: &str| {
+        json!({"devices": {"requests": [{"name": "s", "firstAvailable": [{"name": "a", "deviceClassName": "mig.nvidia.com",
+            "selectors": [{"cel": {"expression": "device.attributes['gpu.nvidia.com'].productName == 'NVIDIA A100-SXM4-40GB'"}},
+                          {"cel": {"expression": expression}}]}]}]}})
+    };
+    let profile = |p: &str| format!("device.attributes['gpu.nvidia.com'].profile == '{p}'");
+    assert_eq!(
+        judge_dra(C, claim(&profile("1g.5gb")), json!({})),
+        Outcome::Accept
+    );
+    assert_eq!(
+        rejection(judge_dra(C, claim(&profile("2g.20gb")), json!({}))),
+        "spec.devices.requests[0].firstAvailable[0].selectors[0].cel.expression: selects productName \"NVIDIA A100-SXM4-40GB\", a A100-40GB with no MIG profile 2g.20gb, so no device matches (fix: select one of A100-40GB's profiles (1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb), or a product that offers 2g.20gb (A100-80GB, H100-80GB))"
+    );
+    // one profile of the list it offers is enough
+    let either = "device.attributes['gpu.nvidia.com'].profile in ['2g.20gb', '1g.5gb']";
+    assert_eq!(judge_dra(C, claim(either), json!({})), Outcome::Accept);
+    // an unknown product is a warning, not a guess
+    let unknown = json!({"devices": {"requests": [{"name": "s", "exactly": {"deviceClassName": "mig.nvidia.com",
+        "selectors": [{"cel": {"expression": "device.attributes['gpu.nvidia.com'].productName == 'NVIDIA Z900' && device.attributes['gpu.nvidia.com'].profile == '1g.5gb'"}}]}}]}});
+    let Outcome::Warn(w) = judge_dra(C, unknown, json!({})) else {
+        panic!("not a warning");
+    };
+    assert_eq!(
+        w,
+        [
+            "spec.devices.requests[0].exactly.selectors[0].cel.expression: selects productName \"NVIDIA Z900\", a product the MIG catalogue does not know, so whether it offers 1g.5gb was not checked"
+        ]
+    );
+}
+
+#[test]
+fn cel_that_is_not_read_is_a_warning() {
+    use gpu_policy_core::dra::DraKind::ResourceClaimTemplate as T;
+    let long = format!(
+        "device.attributes['gpu.nvidia.com'].profile.startsWith('1g') && {}",
+        "true && ".repeat(30)
+    );
+    for (expression, shown) in [
+        (
+            "device.attributes['gpu.nvidia.com'].profile != '1g.5gb'".to_owned(),
+            "\"device.attributes['gpu.nvidia.com'].profile != '1g.5gb'\"".to_owned(),
+        ),
+        (
+            long.clone(),
+            format!("{:?}", format!("{}...", &long[..120])),
+        ),
+    ] {
+        let spec = json!({"spec": {"devices": {"requests": [{"name": "g", "exactly": {"deviceClassName": "gpu.nvidia.com",
+            "selectors": [{"cel": {"expression": expression}}]}}]}}});
+        let Outcome::Warn(w) = judge_dra(T, spec, json!({})) else {
+            panic!("not a warning: {expression}");
+        };
+        assert_eq!(
+            w,
+            [format!(
+                "spec.spec.devices.requests[0].exactly.selectors[0].cel.expression: {shown} uses NVIDIA's profile attribute in a form this policy does not read (it reads ==, in [...] and has(), joined by && and ||), so what it selects was not checked"
+            )]
+        );
+    }
+}
+
+fn device_class(name: &str, profile: Option<&str>) -> Value {
+    let mut spec = json!({"extendedResourceName": name});
+    if let Some(p) = profile {
+        spec["selectors"] = json!([{"cel": {"expression": format!(
+            "device.driver == 'gpu.nvidia.com' && device.attributes['gpu.nvidia.com'].type == 'mig' && device.attributes['gpu.nvidia.com'].profile == '{p}'"
+        )}}]);
+    }
+    spec
+}
+
+#[test]
+fn device_classes_map_to_names_gpus_are_asked_for_by() {
+    use gpu_policy_core::dra::DraKind::DeviceClass as D;
+    for (name, profile) in [
+        ("nvidia.com/mig-1g.12gb", Some("1g.12gb")),
+        ("nvidia.com/gpu", None),
+        ("nvidia.com/gpu", Some("1g.12gb")),
+        ("nvidia.com/gpu.shared", None),
+        ("nvidia.com/mig-3g.40gb", None),
+        ("example.com/fpga", Some("1g.12gb")),
+    ] {
+        assert_eq!(
+            judge_dra(D, device_class(name, profile), json!({})),
+            Outcome::Accept,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        rejection(judge_dra(
+            D,
+            device_class("nvidia.com/mig-1g.12g", Some("1g.12gb")),
+            json!({})
+        )),
+        "spec.extendedResourceName: \"nvidia.com/mig-1g.12g\" is not a MIG resource the NVIDIA device plugin advertises: the memory size must end in \"gb\" (12gb, not 12g) (fix: use \"nvidia.com/mig-1g.12gb\")"
+    );
+    assert_eq!(
+        rejection(judge_dra(
+            D,
+            device_class("nvidia.com/mig-1g.12gb", Some("2g.24gb")),
+            json!({})
+        )),
+        "spec.extendedResourceName: \"nvidia.com/mig-1g.12gb\" names MIG profile 1g.12gb, but the class's selectors select 2g.24gb: pods asking for nvidia.com/mig-1g.12gb would get another slice (fix: name the class's resource nvidia.com/mig-2g.24gb, or select '1g.12gb' in its selectors)"
+    );
+    assert_eq!(
+        rejection(judge_dra(
+            D,
+            device_class("nvidia.com/gpus", None),
+            json!({})
+        )),
+        "spec.extendedResourceName: \"nvidia.com/gpus\" is not a name NVIDIA GPUs are asked for by, so no pod asks for it (fix: use nvidia.com/gpu for whole GPUs or nvidia.com/mig-<profile> for MIG slices, e.g. nvidia.com/mig-1g.6gb)"
+    );
+    let m = rejection(judge_dra(
+        D,
+        device_class("nvidia.com/mig-1g.12gb", Some("1g.12gb")),
+        json!({"gpuModels": ["A100-40GB"]}),
+    ));
+    assert!(
+        m.contains("spec.selectors[0].cel.expression: selects MIG profile \"1g.12gb\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("spec.extendedResourceName: \"nvidia.com/mig-1g.12gb\""),
+        "{m}"
+    );
+    // the strategy is the device plugin's: a class is served by DRA
+    assert_eq!(
+        judge_dra(
+            D,
+            device_class("nvidia.com/mig-1g.12gb", None),
+            json!({"strategy": "single"})
+        ),
+        Outcome::Accept
+    );
+    assert!(
+        rejection(judge_dra(
+            D,
+            device_class("nvidia.com/gpu.shared", None),
+            json!({"allowShared": false})
+        ))
+        .contains("is not a name NVIDIA GPUs are asked for by")
+    );
+}

@@ -1,0 +1,68 @@
+//! The DRA claim rules: a ResourceClaim or ResourceClaimTemplate for a GPU
+//! device class is created only in a GPU namespace, under the same
+//! namespace rules as a GPU workload. Claims for other classes are accepted
+//! without any lookup.
+
+use std::collections::BTreeSet;
+
+use gpu_policy_core::dra::AdmittedClaim;
+use gpu_policy_core::{AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, Outcome, Violation};
+
+use super::NAMESPACE_PATH;
+use super::namespace::GpuObject;
+use crate::cluster::Cluster;
+use crate::settings::Compiled;
+
+pub(super) fn check(
+    request: &AdmissionRequest,
+    claim: &AdmittedClaim,
+    compiled: &Compiled,
+    cluster: &Cluster,
+) -> Outcome {
+    let Compiled {
+        settings,
+        catalogue,
+    } = compiled;
+    let Some(demand) = claim.gpu_demand(catalogue) else {
+        return Outcome::Accept;
+    };
+    let ns = if request.namespace.is_empty() {
+        claim.metadata.namespace.as_str()
+    } else {
+        request.namespace.as_str()
+    };
+    if ns.is_empty() {
+        return Outcome::Reject(vec![
+            Violation::new(
+                NAMESPACE_PATH,
+                format!(
+                    "is not set and the request names no namespace, so the GPU namespace of this {} cannot be checked",
+                    claim.object().kind()
+                ),
+            )
+            .fix("create the claim in a GPU namespace"),
+        ]);
+    }
+    let resources: BTreeSet<String> = if settings.require_gpu_quota {
+        demand
+            .classes
+            .iter()
+            .map(|class| format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}"))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let gpu_object = GpuObject {
+        namespace: ns,
+        what: "claim",
+        suggested: settings
+            .workload_types
+            .first()
+            .map_or("training", String::as_str),
+        quota_resources: &resources,
+    };
+    match gpu_object.check_namespace(compiled, cluster, |_| None) {
+        Ok(violations) => Outcome::from_violations(violations),
+        Err(violation) => Outcome::Reject(vec![violation]),
+    }
+}
