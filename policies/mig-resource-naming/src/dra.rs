@@ -132,7 +132,7 @@ fn product_problem(
         field: field.to_owned(),
         what: format!("productName {product:?}"),
         why: format!(
-            "a {} with no MIG profile {names}, so no device matches",
+            "whose model {} has no MIG profile {names}, so no device matches",
             model.name
         ),
         fix: format!(

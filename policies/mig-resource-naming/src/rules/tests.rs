@@ -589,7 +589,7 @@ fn a_product_must_offer_a_profile_its_request_selects() {
     );
     assert_eq!(
         rejection(judge_dra(C, claim(&profile("2g.20gb")), json!({}))),
-        "spec.devices.requests[0].firstAvailable[0].selectors[0].cel.expression: selects productName \"NVIDIA A100-SXM4-40GB\", a A100-40GB with no MIG profile 2g.20gb, so no device matches (fix: select one of A100-40GB's profiles (1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb), or a product that offers 2g.20gb (A100-80GB, H100-80GB))"
+        "spec.devices.requests[0].firstAvailable[0].selectors[0].cel.expression: selects productName \"NVIDIA A100-SXM4-40GB\", whose model A100-40GB has no MIG profile 2g.20gb, so no device matches (fix: select one of A100-40GB's profiles (1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb), or a product that offers 2g.20gb (A100-80GB, H100-80GB))"
     );
     // one profile of the list it offers is enough
     let either = "device.attributes['gpu.nvidia.com'].profile in ['2g.20gb', '1g.5gb']";
