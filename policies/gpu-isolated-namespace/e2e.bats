@@ -151,3 +151,29 @@ run_policy() {
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
 }
+
+@test "accepts a GPU ResourceClaimTemplate in its training namespace" {
+  run_policy resourceclaimtemplate-gpu-training.json ml-training.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+@test "rejects a GPU ResourceClaimTemplate in a namespace without the GPU label" {
+  run_policy resourceclaimtemplate-gpu-in-unlabelled-namespace.json research.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'namespace \"research\" is not a GPU namespace'* ]]
+}
+
+@test "rejects a MIG ResourceClaim in a namespace that allows DRA admin access" {
+  run_policy resourceclaim-mig-in-admin-access-namespace.json gpu-monitoring-admin-access.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'resource.kubernetes.io/admin-access=true'* ]]
+}
+
+@test "accepts a NIC ResourceClaim without any lookup" {
+  run_policy resourceclaim-nic.json no-lookups.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}

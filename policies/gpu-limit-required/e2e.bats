@@ -226,3 +226,28 @@ replay() {
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
 }
+
+# --- DRA objects: ResourceClaimTemplate and ResourceClaim ---
+
+@test "accepts NVIDIA's MIG demo ResourceClaimTemplate" {
+  check resourceclaimtemplate-mig-demo.json '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+@test "rejects a 4-GPU ResourceClaimTemplate under maxGpusPerContainer 2" {
+  check resourceclaimtemplate-gpu-count-4.json '{"maxGpusPerContainer": 2}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.spec.devices.requests[0].exactly.count: asks for 4 gpu.nvidia.com devices, more than maxGpusPerContainer 2'* ]]
+}
+
+@test "rejects GPU adminAccess in a ResourceClaim unless allowAdminAccess" {
+  check resourceclaim-gpu-admin-access.json '{}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.devices.requests[0].exactly.adminAccess'* ]]
+  check resourceclaim-gpu-admin-access.json '{"allowAdminAccess": true}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}

@@ -136,3 +136,43 @@ replay() {
   [ "$status" -ne 0 ]
   [[ "$output" == *'gpuModels'* ]]
 }
+
+# --- DRA objects: ResourceClaimTemplate, ResourceClaim, DeviceClass (no lookups) ---
+
+@test "accepts NVIDIA's MIG demo ResourceClaimTemplate" {
+  run kwctl run --request-path "$DATA/requests/resourceclaimtemplate-mig-demo.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+}
+
+@test "rejects the demo template with profile 1g.5g, naming the selector" {
+  run kwctl run --request-path "$DATA/requests/resourceclaimtemplate-mig-demo-typo.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.spec.devices.requests[0].exactly.selectors[0].cel.expression: selects MIG profile \"1g.5g\"'* ]]
+  [[ "$output" == *"select '1g.5gb'"* ]]
+}
+
+@test "rejects the demo template on an H100-only cluster" {
+  run kwctl run --request-path "$DATA/requests/resourceclaimtemplate-mig-demo.json" --settings-json '{"gpuModels": ["H100-80GB"]}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'MIG profile 1g.5gb exists on none of gpuModels (H100-80GB)'* ]]
+}
+
+@test "warns about CEL it does not read" {
+  run kwctl run --request-path "$DATA/requests/resourceclaim-cel-not-read.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'in a form this policy does not read'* ]]
+}
+
+@test "accepts NVIDIA's MIG 1g.12gb DeviceClass and rejects its misspelt extended resource name" {
+  run kwctl run --request-path "$DATA/requests/deviceclass-mig-1g12gb.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  run kwctl run --request-path "$DATA/requests/deviceclass-mig-1g12g-typo.json" --settings-json '{}' "$POLICY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.extendedResourceName: \"nvidia.com/mig-1g.12g\"'* ]]
+}
