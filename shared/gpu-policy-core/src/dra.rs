@@ -443,6 +443,11 @@ impl AdmittedClaim {
         format!("{}.{below_spec}", self.object().spec_path())
     }
 
+    /// The namespace it is created in (see [`claim_namespace`]).
+    pub fn namespace<'a>(&'a self, request: &'a AdmissionRequest) -> &'a str {
+        request_namespace(request, &self.metadata)
+    }
+
     /// The GPUs the whole claim asks for (what each pod using it is
     /// allocated), `None` when it names no GPU class.
     pub fn gpu_demand(&self, catalogue: &GpuCatalogue) -> Option<GpuDemand> {
@@ -496,8 +501,14 @@ impl DeviceClass {
 /// a Pod created without `metadata.namespace` gets it from the request),
 /// else the object's.
 pub fn claim_namespace<'a>(request: &'a AdmissionRequest, workload: &'a Workload) -> &'a str {
+    request_namespace(request, &workload.metadata)
+}
+
+/// The namespace an object is created in: the request's, else its own
+/// `metadata.namespace`.
+fn request_namespace<'a>(request: &'a AdmissionRequest, metadata: &'a ObjectMeta) -> &'a str {
     if request.namespace.is_empty() {
-        workload.metadata.namespace.as_str()
+        metadata.namespace.as_str()
     } else {
         request.namespace.as_str()
     }

@@ -26,11 +26,7 @@ pub(super) fn check(
     let Some(demand) = claim.gpu_demand(catalogue) else {
         return Outcome::Accept;
     };
-    let ns = if request.namespace.is_empty() {
-        claim.metadata.namespace.as_str()
-    } else {
-        request.namespace.as_str()
-    };
+    let ns = claim.namespace(request);
     if ns.is_empty() {
         return Outcome::Reject(vec![
             Violation::new(
