@@ -1,7 +1,8 @@
 //! The fuzz targets' bodies and what they share: every policy of the
 //! registry (`policy_registry::POLICIES`) through its native `validate` and
 //! `validate_settings`, a structured request model built from fuzz bytes
-//! (`arbitrary`), and the in-memory cluster that answers the context-aware
+//! (`arbitrary`: every workload kind, the DRA objects, pods' DRA claims
+//! and the CEL selectors the policies read), and the in-memory cluster that answers the context-aware
 //! policies' lookups (`policy_cases::InMemoryCluster`).
 //!
 //! Each target in `fuzz_targets/` calls one body here, for every policy: a
@@ -20,6 +21,7 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
+use gpu_policy_core::dra::{DRA_API_VERSION, DraKind};
 use gpu_policy_core::{KubernetesHost, PolicyInfo, WorkloadKind};
 use policy_cases::InMemoryCluster;
 use policy_testkit::build;
@@ -149,13 +151,25 @@ pub fn standard_cluster() -> InMemoryCluster {
 
 /// A cluster from fuzz bytes: the request's namespace with fuzzed labels
 /// (or absent), NetworkPolicies and ResourceQuotas with fuzzed specs or as
-/// any JSON (or every list of them forbidden), or the standard cluster.
+/// any JSON (or every list of them forbidden), the ResourceClaims and
+/// ResourceClaimTemplates a pod's claims name (or every one forbidden), or
+/// the standard cluster.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct ClusterM {
     pub namespace_labels: Option<Vec<(Text, Text)>>,
     pub network_policies: Option<Vec<Junk>>,
     pub quotas: Option<Vec<Junk>>,
+    pub claims: Option<Vec<ClusterClaimM>>,
     pub standard: bool,
+}
+
+/// A claim object the cluster holds: a template or a claim, named by
+/// [`claim_name`], with a fuzzed claim spec or any JSON.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct ClusterClaimM {
+    pub name: u8,
+    pub template: bool,
+    pub spec: Result<ClaimSpecM, Junk>,
 }
 
 impl ClusterM {
@@ -175,28 +189,272 @@ impl ClusterM {
             ),
             ("v1", "ResourceQuota", &self.quotas),
         ] {
-            match items {
-                None => {
-                    cluster.fail(kind, &format!("{kind} is forbidden"));
+            Self::add_items(&mut cluster, ns, api_version, kind, items);
+        }
+        match &self.claims {
+            None => {
+                for kind in [DraKind::ResourceClaim, DraKind::ResourceClaimTemplate] {
+                    cluster.fail(kind.name(), &format!("{} is forbidden", kind.name()));
                 }
-                Some(items) => {
-                    for (i, junk) in items.iter().enumerate() {
-                        let name = format!("o{i}");
-                        match junk {
-                            // A readable object with a fuzzed spec...
-                            Junk::Obj(_) => {
-                                cluster.add(namespaced(api_version, kind, &name, ns, junk.value()));
-                            }
-                            // ...or any JSON at all, as a broken host might answer.
-                            _ => {
-                                cluster.add_as(api_version, kind, Some(ns), &name, junk.value());
-                            }
-                        }
-                    }
+            }
+            Some(claims) => {
+                for c in claims {
+                    let (kind, spec) = match &c.spec {
+                        Ok(spec) if c.template => (
+                            DraKind::ResourceClaimTemplate,
+                            json!({"spec": spec.value()}),
+                        ),
+                        Ok(spec) => (DraKind::ResourceClaim, spec.value()),
+                        Err(junk) => (
+                            if c.template {
+                                DraKind::ResourceClaimTemplate
+                            } else {
+                                DraKind::ResourceClaim
+                            },
+                            junk.value(),
+                        ),
+                    };
+                    let name = claim_name(c.name);
+                    cluster.add(namespaced(DRA_API_VERSION, kind.name(), name, ns, spec));
                 }
             }
         }
         cluster
+    }
+
+    /// `items` as `kind` objects in `ns`, or every list of `kind` forbidden.
+    fn add_items(
+        cluster: &mut InMemoryCluster,
+        ns: &str,
+        api_version: &str,
+        kind: &str,
+        items: &Option<Vec<Junk>>,
+    ) {
+        let Some(items) = items else {
+            cluster.fail(kind, &format!("{kind} is forbidden"));
+            return;
+        };
+        for (i, junk) in items.iter().enumerate() {
+            let name = format!("o{i}");
+            match junk {
+                // A readable object with a fuzzed spec...
+                Junk::Obj(_) => {
+                    cluster.add(namespaced(api_version, kind, &name, ns, junk.value()));
+                }
+                // ...or any JSON at all, as a broken host might answer.
+                _ => {
+                    cluster.add_as(api_version, kind, Some(ns), &name, junk.value());
+                }
+            }
+        }
+    }
+}
+
+/// The names pods' claims and the cluster's claim objects share, so that
+/// lookups find something.
+const CLAIM_NAMES: &[&str] = &["gpu", "mig-devices", "nic", "missing"];
+
+fn claim_name(i: u8) -> &'static str {
+    CLAIM_NAMES
+        .get(usize::from(i) % CLAIM_NAMES.len())
+        .copied()
+        .unwrap_or("gpu")
+}
+
+// ---------------------------------------------------------------------------
+// The DRA model: claim specs, CEL selectors, DeviceClasses, pods' claims.
+
+/// A CEL selector: one of the comparison forms the policies read, with
+/// fuzzed values, combined, or any text.
+#[derive(Debug, Clone, Arbitrary)]
+pub enum CelM {
+    /// `device.attributes[<quote>gpu.nvidia.com<quote>].<attribute> == '<v>'`
+    /// (`attribute`: profile, productName or another), maybe reversed.
+    Equals {
+        attribute: u8,
+        double_quotes: bool,
+        reversed: bool,
+        value: Text,
+    },
+    /// `... .profile in ['<v>', ...]`.
+    In {
+        attribute: u8,
+        values: Vec<Text>,
+    },
+    /// `a && b`, `a || b`, `!(a)`.
+    And(Vec<CelM>),
+    Or(Vec<CelM>),
+    Not(Box<CelM>),
+    /// `device.driver == '<v>'`.
+    Driver(Text),
+    /// Anything.
+    Raw(Text),
+}
+
+const CEL_ATTRIBUTES: &[&str] = &["profile", "productName", "type", "uuid", "parentUUID"];
+
+impl CelM {
+    pub fn expression(&self) -> String {
+        let attribute = |i: &u8| {
+            CEL_ATTRIBUTES
+                .get(usize::from(*i) % CEL_ATTRIBUTES.len())
+                .copied()
+                .unwrap_or("profile")
+        };
+        match self {
+            CelM::Equals {
+                attribute: a,
+                double_quotes,
+                reversed,
+                value,
+            } => {
+                let q = if *double_quotes { '"' } else { '\'' };
+                let lhs = format!("device.attributes[{q}gpu.nvidia.com{q}].{}", attribute(a));
+                let rhs = format!("{q}{}{q}", value.get());
+                if *reversed {
+                    format!("{rhs} == {lhs}")
+                } else {
+                    format!("{lhs} == {rhs}")
+                }
+            }
+            CelM::In {
+                attribute: a,
+                values,
+            } => {
+                let values: Vec<String> = values.iter().map(|v| format!("'{}'", v.get())).collect();
+                format!(
+                    "device.attributes['gpu.nvidia.com'].{} in [{}]",
+                    attribute(a),
+                    values.join(", ")
+                )
+            }
+            CelM::And(parts) => join(parts, " && "),
+            CelM::Or(parts) => join(parts, " || "),
+            CelM::Not(inner) => format!("!({})", inner.expression()),
+            CelM::Driver(driver) => format!("device.driver == '{}'", driver.get()),
+            CelM::Raw(text) => text.get(),
+        }
+    }
+}
+
+fn join(parts: &[CelM], separator: &str) -> String {
+    let parts: Vec<String> = parts.iter().map(CelM::expression).collect();
+    parts.join(separator)
+}
+
+/// One `exactly` or `firstAvailable` entry of a device request.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct ExactM {
+    pub name: Option<Text>,
+    pub device_class: Option<Text>,
+    pub allocation_mode: Option<Text>,
+    pub count: Option<Qty>,
+    pub selectors: Option<Vec<Option<CelM>>>,
+    pub admin_access: Option<Junk>,
+}
+
+impl ExactM {
+    fn value(&self) -> Value {
+        let mut e = text_fields(&[
+            ("name", &self.name),
+            ("deviceClassName", &self.device_class),
+            ("allocationMode", &self.allocation_mode),
+        ]);
+        if let Some(count) = &self.count {
+            e.insert("count".into(), count.value());
+        }
+        if let Some(selectors) = &self.selectors {
+            let selectors = selectors
+                .iter()
+                .map(|cel| match cel {
+                    Some(cel) => json!({"cel": {"expression": cel.expression()}}),
+                    None => json!({}),
+                })
+                .collect();
+            e.insert("selectors".into(), Value::Array(selectors));
+        }
+        if let Some(admin) = &self.admin_access {
+            e.insert("adminAccess".into(), admin.value());
+        }
+        Value::Object(e)
+    }
+}
+
+/// A device request: `exactly`, `firstAvailable`, both or neither.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct DeviceRequestM {
+    pub name: Text,
+    pub exactly: Option<ExactM>,
+    pub first_available: Option<Vec<ExactM>>,
+}
+
+/// A claim spec (`spec` of a ResourceClaim, `spec.spec` of a template).
+#[derive(Debug, Clone, Arbitrary)]
+pub struct ClaimSpecM {
+    pub requests: Vec<DeviceRequestM>,
+}
+
+impl ClaimSpecM {
+    pub fn value(&self) -> Value {
+        let requests: Vec<Value> = self
+            .requests
+            .iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("name".into(), json!(r.name.get()));
+                if let Some(e) = &r.exactly {
+                    m.insert("exactly".into(), e.value());
+                }
+                if let Some(list) = &r.first_available {
+                    m.insert(
+                        "firstAvailable".into(),
+                        Value::Array(list.iter().map(ExactM::value).collect()),
+                    );
+                }
+                Value::Object(m)
+            })
+            .collect();
+        json!({"devices": {"requests": requests}})
+    }
+}
+
+/// A DeviceClass spec: selectors and an extended resource name.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct DeviceClassM {
+    pub selectors: Option<Vec<CelM>>,
+    pub extended_resource_name: Option<Text>,
+}
+
+impl DeviceClassM {
+    fn value(&self) -> Value {
+        let mut spec = text_fields(&[("extendedResourceName", &self.extended_resource_name)]);
+        if let Some(selectors) = &self.selectors {
+            let selectors = selectors
+                .iter()
+                .map(|cel| json!({"cel": {"expression": cel.expression()}}))
+                .collect();
+            spec.insert("selectors".into(), Value::Array(selectors));
+        }
+        Value::Object(spec)
+    }
+}
+
+/// An entry of a pod's `spec.resourceClaims`: by template or by claim.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct PodClaimM {
+    pub name: u8,
+    pub object: u8,
+    pub template: bool,
+}
+
+impl PodClaimM {
+    fn value(&self) -> Value {
+        let field = if self.template {
+            "resourceClaimTemplateName"
+        } else {
+            "resourceClaimName"
+        };
+        json!({"name": claim_name(self.name), field: claim_name(self.object)})
     }
 }
 
@@ -265,6 +523,26 @@ const WORDS: &[&str] = &[
     "nvidia",
     "ml",
     "*",
+    "gpu.nvidia.com",
+    "mig.nvidia.com",
+    "vfio.gpu.nvidia.com",
+    "gpu.amd.com",
+    "gpu.intel.com",
+    "nic.example.com",
+    "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
+    "deviceclass.resource.kubernetes.io/mig.nvidia.com",
+    "ExactCount",
+    "All",
+    "1g.5gb",
+    "1g.5g",
+    "3g.20gb",
+    "1g.10gb+me",
+    "1g.12gb",
+    "NVIDIA A100-SXM4-40GB",
+    "nvidia.com/mig-1g.12gb",
+    "nvidia.com/mig-1g.12g",
+    "gpu/big",
+    "mig-1g-5gb-0",
 ];
 
 /// The present `fields`, each as its string.
@@ -350,6 +628,8 @@ pub struct ContainerM {
     pub requests: Option<Vec<(Text, Qty)>>,
     pub env: Vec<(Text, Option<Text>, bool)>,
     pub restart_policy: Option<Text>,
+    /// `resources.claims`: a claim's name and the request it names.
+    pub claims: Option<Vec<(u8, Option<Text>)>>,
 }
 
 fn resource_map(list: &Option<Vec<(Text, Qty)>>) -> Value {
@@ -380,6 +660,17 @@ impl ContainerM {
         });
         if let (Some(r), Some(map)) = (&self.restart_policy, c.as_object_mut()) {
             map.insert("restartPolicy".into(), json!(r.get()));
+        }
+        if let (Some(claims), Some(resources)) = (&self.claims, c.get_mut("resources")) {
+            let claims: Vec<Value> = claims
+                .iter()
+                .map(|(name, request)| {
+                    let mut m = text_fields(&[("request", request)]);
+                    m.insert("name".into(), json!(claim_name(*name)));
+                    Value::Object(m)
+                })
+                .collect();
+            resources["claims"] = Value::Array(claims);
         }
         c
     }
@@ -421,6 +712,7 @@ pub struct PodSpecM {
     pub node_selector: Option<Vec<(Text, Text)>>,
     pub affinity: Option<Vec<Vec<ExpressionM>>>,
     pub runtime_class: Option<Text>,
+    pub resource_claims: Option<Vec<PodClaimM>>,
 }
 
 fn containers(list: &[ContainerM]) -> Value {
@@ -469,12 +761,19 @@ impl PodSpecM {
         if let Some(r) = &self.runtime_class {
             spec.insert("runtimeClassName".into(), json!(r.get()));
         }
+        if let Some(claims) = &self.resource_claims {
+            spec.insert(
+                "resourceClaims".into(),
+                Value::Array(claims.iter().map(PodClaimM::value).collect()),
+            );
+        }
         Value::Object(spec)
     }
 }
 
-/// The request's kind: one of [`WorkloadKind::ALL`] mostly, else a
-/// NetworkPolicy, a ConfigMap, or a workload kind's name in another group.
+/// The request's kind: one of [`WorkloadKind::ALL`] or [`DraKind::ALL`]
+/// mostly, else a NetworkPolicy, a ConfigMap, or a workload kind's name in
+/// another group.
 #[derive(Debug, Clone, Copy, Arbitrary)]
 pub struct KindM(pub u8);
 
@@ -484,11 +783,20 @@ const OTHER_KINDS: usize = 3;
 impl KindM {
     fn gvkr(self) -> (&'static str, &'static str, &'static str, &'static str) {
         let kinds = WorkloadKind::ALL.len();
-        let pick = usize::from(self.0) % (kinds + OTHER_KINDS);
+        let dra = DraKind::ALL.len();
+        let pick = usize::from(self.0) % (kinds + dra + OTHER_KINDS);
         if let Some(kind) = WorkloadKind::ALL.get(pick) {
             return (kind.group(), kind.version(), kind.name(), kind.resource());
         }
-        match pick - kinds {
+        if let Some(kind) = DraKind::ALL.get(pick - kinds) {
+            return (
+                DraKind::GROUP,
+                DraKind::VERSION,
+                kind.name(),
+                kind.resource(),
+            );
+        }
+        match pick - kinds - dra {
             0 => (
                 "networking.k8s.io",
                 "v1",
@@ -498,7 +806,7 @@ impl KindM {
             1 => ("", "v1", "ConfigMap", "configmaps"),
             _ => {
                 let kind = WorkloadKind::ALL
-                    .get(usize::from(self.0) / (kinds + OTHER_KINDS) % kinds)
+                    .get(usize::from(self.0) / (kinds + dra + OTHER_KINDS) % kinds)
                     .copied()
                     .unwrap_or_default();
                 ("extensions", "v1beta1", kind.name(), kind.resource())
@@ -522,7 +830,8 @@ pub struct Spoil {
     pub junk: Junk,
 }
 
-/// An AdmissionRequest with one pod (or NetworkPolicy) and optional spoils.
+/// An AdmissionRequest with one pod (or NetworkPolicy, DRA claim or
+/// DeviceClass) and optional spoils.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct RequestM {
     pub kind: KindM,
@@ -532,6 +841,9 @@ pub struct RequestM {
     pub spec: PodSpecM,
     pub old_spec: Option<PodSpecM>,
     pub network_policy_spec: Junk,
+    /// The claim spec of a ResourceClaim or ResourceClaimTemplate.
+    pub claim: ClaimSpecM,
+    pub device_class: DeviceClassM,
     pub spoils: Vec<Spoil>,
 }
 
@@ -539,10 +851,19 @@ impl RequestM {
     fn object(&self, spec: &PodSpecM) -> Value {
         let (group, version, kind, _) = self.kind.gvkr();
         let labels = self.labels.as_deref().map_or(Value::Null, text_map);
+        let metadata =
+            json!({"name": "trainer", "namespace": self.namespace.get(), "labels": labels});
+        let dra = DraKind::from_group_version_kind(group, version, kind);
         let mut object = if kind == "NetworkPolicy" {
             json!({"apiVersion": "networking.k8s.io/v1", "kind": kind,
-                   "metadata": {"name": "np", "namespace": self.namespace.get(), "labels": labels},
-                   "spec": self.network_policy_spec.value()})
+                   "metadata": metadata, "spec": self.network_policy_spec.value()})
+        } else if let Some(dra) = dra {
+            let spec = match dra {
+                DraKind::ResourceClaim => self.claim.value(),
+                DraKind::ResourceClaimTemplate => json!({"spec": self.claim.value()}),
+                DraKind::DeviceClass => self.device_class.value(),
+            };
+            json!({"apiVersion": DRA_API_VERSION, "kind": kind, "metadata": metadata, "spec": spec})
         } else {
             build::workload_object(
                 group,
@@ -824,17 +1145,30 @@ mod tests {
 
     #[test]
     fn structured_bodies_run_on_generated_inputs() {
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut pods_with_claims = 0;
         for i in 0..64 {
             let bytes = noise(i, 4096);
             let mut u = Unstructured::new(&bytes);
             let (request, settings, cluster): (RequestM, Option<SettingsM>, ClusterM) =
                 Arbitrary::arbitrary(&mut u).unwrap();
+            kinds.insert(request.kind.gvkr().2);
+            pods_with_claims += usize::from(request.spec.resource_claims.is_some());
             validate_structured(&request, settings.as_ref(), &cluster);
             mutate_structured(&request, settings.as_ref());
             if let Some(settings) = &settings {
                 settings_structured(settings);
             }
         }
+        // The generated inputs reach the DRA objects and pods' claims.
+        for kind in DraKind::ALL {
+            assert!(
+                kinds.contains(kind.name()),
+                "{} never generated",
+                kind.name()
+            );
+        }
+        assert!(pods_with_claims > 0, "no pod with resourceClaims generated");
     }
 
     #[test]
@@ -859,6 +1193,9 @@ mod tests {
             (0..=u8::MAX).map(|i| KindM(i).gvkr().2).collect();
         for kind in WorkloadKind::ALL {
             assert!(names.contains(kind.name()), "{kind}");
+        }
+        for kind in DraKind::ALL {
+            assert!(names.contains(kind.name()), "{}", kind.name());
         }
         assert!(names.contains("NetworkPolicy") && names.contains("ConfigMap"));
         assert!(

@@ -5,7 +5,9 @@
 //!
 //! - The bad-input corpus: malformed envelopes, truncated JSON, invalid
 //!   UTF-8, wrong types everywhere, `null`s, deep nesting (10,000 levels) in
-//!   skipped and parsed places, a 5 MB object, 5,000 containers, and every
+//!   skipped and parsed places, a 5 MB object, 5,000 containers, the DRA
+//!   objects (ResourceClaim, ResourceClaimTemplate, DeviceClass) with wrong
+//!   types, odd counts, hostile CEL strings and 10,000 requests, and every
 //!   file under `tests/bad-input/` (crash reproducers from fuzzing included).
 //! - The settings matrix: every key of every policy (its Settings struct's,
 //!   through the policy registry) with values of the wrong type for the type
@@ -93,6 +95,10 @@ fn with(request: &Value, pointer: &str, value: Value) -> Value {
 enum Expect {
     /// `accepted: false` with a message.
     Reject,
+    /// `accepted: false` with a message from a policy whose metadata.yml
+    /// rules select this resource (`resourceclaimtemplates`); any answer
+    /// from the others, which a cluster never sends it to.
+    RejectIfSelected(&'static str),
     /// Any answer (a rejection still needs a message): the input is odd but
     /// readable, e.g. `null` where Kubernetes allows an empty value.
     Answer,
@@ -438,6 +444,7 @@ fn corpus(settings: &Value) -> Vec<Input> {
         deep.clone().into_bytes(),
         Reject,
     ));
+    out.extend(dra_corpus(settings));
     // Files in tests/bad-input/: payloads (`*.payload`, sent as is) and
     // requests (`*.json` other than the base, sent with the settings).
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
@@ -462,6 +469,223 @@ fn corpus(settings: &Value) -> Vec<Input> {
     out
 }
 
+/// A request file of the corpus folder.
+fn corpus_request(name: &str) -> Value {
+    let text = std::fs::read_to_string(corpus_dir().join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The DRA objects: NVIDIA's MIG demo ResourceClaimTemplate (and the same
+/// spec as a ResourceClaim) and its MIG DeviceClass, with wrong types,
+/// nulls, odd counts, hostile CEL strings (user input the policies read
+/// with their own small reader) and huge request lists.
+fn dra_corpus(settings: &Value) -> Vec<Input> {
+    use Expect::{Answer, RejectIfSelected};
+    let template = corpus_request("dra-claim-template-request.json");
+    let mut claim = template.clone();
+    claim["kind"]["kind"] = json!("ResourceClaim");
+    claim["resource"]["resource"] = json!("resourceclaims");
+    claim["object"]["kind"] = json!("ResourceClaim");
+    claim["object"]["spec"] = template["object"]["spec"]["spec"].clone();
+    let class = corpus_request("dra-deviceclass-request.json");
+    let mut out = Vec::new();
+    // (request, its resource, the pointer of its claim spec)
+    for (base, resource, spec) in [
+        (&template, "resourceclaimtemplates", "/object/spec/spec"),
+        (&claim, "resourceclaims", "/object/spec"),
+    ] {
+        let request0 = format!("{spec}/devices/requests/0");
+        let exactly = format!("{request0}/exactly");
+        let cel = format!("{exactly}/selectors/0/cel");
+        let expression = format!("{cel}/expression");
+        let first_available = format!("{request0}/firstAvailable");
+        let wrong_types = [
+            (spec.to_owned(), json!("spec")),
+            (format!("{spec}/devices"), json!("gpu")),
+            (format!("{spec}/devices/requests"), json!({})),
+            (request0.clone(), json!("mig")),
+            (format!("{request0}/name"), json!(7)),
+            (exactly.clone(), json!(7)),
+            (
+                format!("{exactly}/deviceClassName"),
+                json!(["mig.nvidia.com"]),
+            ),
+            (format!("{exactly}/count"), json!("4")),
+            (format!("{exactly}/count"), json!(-1)),
+            (format!("{exactly}/count"), json!(1.5)),
+            (format!("{exactly}/count"), json!(1e30)),
+            (format!("{exactly}/allocationMode"), json!(5)),
+            (format!("{exactly}/adminAccess"), json!("true")),
+            (format!("{exactly}/selectors"), json!("profile")),
+            (format!("{exactly}/selectors/0"), json!(0)),
+            (cel.clone(), json!("profile == '1g.5gb'")),
+            (expression.clone(), json!(7)),
+            (expression.clone(), json!(["1g.5gb"])),
+            (first_available.clone(), json!({"name": "a"})),
+            (
+                first_available.clone(),
+                json!([{"name": "a", "deviceClassName": 1}]),
+            ),
+            ("/object/metadata/namespace".to_owned(), json!(7)),
+        ];
+        let empties = [
+            (spec.to_owned(), json!(null)),
+            (format!("{spec}/devices"), json!(null)),
+            (format!("{spec}/devices/requests"), json!(null)),
+            (format!("{spec}/devices/requests"), json!([])),
+            (format!("{spec}/devices/requests"), json!([{}])),
+            (exactly.clone(), json!(null)),
+            (format!("{exactly}/deviceClassName"), json!(null)),
+            (format!("{exactly}/count"), json!(null)),
+            (format!("{exactly}/count"), json!(0)),
+            (format!("{exactly}/count"), json!(u64::MAX)),
+            (format!("{exactly}/allocationMode"), json!("All")),
+            (format!("{exactly}/allocationMode"), json!("all")),
+            (format!("{exactly}/selectors"), json!(null)),
+            (format!("{exactly}/selectors"), json!([{}, {"cel": null}])),
+            (cel.clone(), json!(null)),
+            (expression.clone(), json!(null)),
+            (first_available.clone(), json!(null)),
+            (first_available.clone(), json!([])),
+            (
+                first_available.clone(),
+                json!([{"name": "a", "deviceClassName": "mig.nvidia.com", "count": u64::MAX},
+                       {"name": "b", "deviceClassName": "gpu.nvidia.com", "allocationMode": "All"}]),
+            ),
+            ("/object/metadata/namespace".to_owned(), json!(null)),
+        ];
+        // CEL is user input: the policies read a few comparison forms and
+        // must take anything else, however broken, without a trap.
+        let nested = format!(
+            "{}device.attributes['gpu.nvidia.com'].profile == '1g.5gb'{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        let long_or =
+            vec!["device.attributes['gpu.nvidia.com'].profile == '1g.5gb'"; 10_000].join(" || ");
+        let many_in = format!(
+            "device.attributes['gpu.nvidia.com'].profile in [{}]",
+            vec!["'1g.5g'"; 10_000].join(", ")
+        );
+        let cel_strings = [
+            json!(""),
+            json!(" "),
+            json!("device.attributes['gpu.nvidia.com'].profile == '1g.5gb"),
+            json!("device.attributes['gpu.nvidia.com'].profile == "),
+            json!("device.attributes['gpu.nvidia.com'].profile in ["),
+            json!("device.attributes['gpu.nvidia.com'].profile in ['1g.5gb',"),
+            json!("device.attributes['gpu.nvidia.com'].profile in '1g.5gb']"),
+            json!("device.attributes['gpu.nvidia.com'.profile == '1g.5gb'"),
+            json!("device.attributes[\"gpu.nvidia.com\"].profile == \"1g.5gb\""),
+            json!("device.attributes['gpu.nvidia.com'].profile == '1g.5gb\u{0}'"),
+            json!("device.attributes['gpu.nvidia.com'].profile == 'é1g.5gbü'"),
+            json!("device.attributes['gpu.nvidia.com'].profile == '\\'"),
+            json!("'1g.5gb' == device.attributes['gpu.nvidia.com'].profile"),
+            json!("== '1g.5gb'"),
+            json!("'".repeat(10_001)),
+            json!("[".repeat(10_000)),
+            json!("\u{1F600}".repeat(10_000)),
+            json!(nested),
+            json!(long_or),
+            json!(many_in),
+            json!(format!("'{}'", "x".repeat(1 << 20))),
+        ];
+        for (pointer, value) in wrong_types {
+            out.push(input(
+                format!("{resource}: {pointer} = {value}"),
+                payload(&with(base, &pointer, value), settings),
+                RejectIfSelected(resource),
+            ));
+        }
+        for (pointer, value) in empties {
+            out.push(input(
+                format!("{resource}: {pointer} = {value}"),
+                payload(&with(base, &pointer, value), settings),
+                Answer,
+            ));
+        }
+        for value in cel_strings {
+            let shown: String = value.to_string().chars().take(80).collect();
+            out.push(input(
+                format!("{resource}: CEL {shown}"),
+                payload(&with(base, &expression, value), settings),
+                Answer,
+            ));
+        }
+        // 10,000 requests, each with a selector: bounded, no trap.
+        let request = base.pointer(&request0).cloned();
+        let many: Vec<Value> = (0..10_000)
+            .map(|i| {
+                let mut r = request.clone().unwrap_or_default();
+                r["name"] = json!(format!("r{i}"));
+                r
+            })
+            .collect();
+        out.push(input(
+            format!("{resource}: 10,000 requests"),
+            payload(
+                &with(
+                    base,
+                    &format!("{spec}/devices/requests"),
+                    Value::Array(many),
+                ),
+                settings,
+            ),
+            Answer,
+        ));
+    }
+    let class_wrong_types = [
+        ("/object/spec", json!("mig")),
+        ("/object/spec/selectors", json!({})),
+        ("/object/spec/selectors/0/cel", json!(1)),
+        ("/object/spec/selectors/0/cel/expression", json!({})),
+        ("/object/spec/extendedResourceName", json!(7)),
+        (
+            "/object/spec/extendedResourceName",
+            json!(["nvidia.com/gpu"]),
+        ),
+    ];
+    let class_empties = [
+        ("/object/spec", json!(null)),
+        ("/object/spec/selectors", json!(null)),
+        ("/object/spec/selectors/0/cel/expression", json!("")),
+        (
+            "/object/spec/selectors/0/cel/expression",
+            json!("(".repeat(10_000)),
+        ),
+        ("/object/spec/extendedResourceName", json!(null)),
+        ("/object/spec/extendedResourceName", json!("")),
+        (
+            "/object/spec/extendedResourceName",
+            json!("nvidia.com/mig-"),
+        ),
+        (
+            "/object/spec/extendedResourceName",
+            json!("nvidia.com/mig-1g.12gb.".repeat(1000)),
+        ),
+        (
+            "/object/spec/extendedResourceName",
+            json!("deviceclass.resource.kubernetes.io/x"),
+        ),
+    ];
+    for (pointer, value) in class_wrong_types {
+        out.push(input(
+            format!("deviceclasses: {pointer} = {value}"),
+            payload(&with(&class, pointer, value), settings),
+            RejectIfSelected("deviceclasses"),
+        ));
+    }
+    for (pointer, value) in class_empties {
+        let shown: String = value.to_string().chars().take(80).collect();
+        out.push(input(
+            format!("deviceclasses: {pointer} = {shown}"),
+            payload(&with(&class, pointer, value), settings),
+            Answer,
+        ));
+    }
+    out
+}
+
 /// Sends `input`; an error (trap, guest error) or a broken promise is
 /// returned as a failure line.
 fn check(runner: &PolicyRunner, policy: &str, input: &Input) -> Result<bool, String> {
@@ -475,13 +699,31 @@ fn check(runner: &PolicyRunner, policy: &str, input: &Input) -> Result<bool, Str
             input.label
         ));
     }
-    if input.expect == Expect::Reject && response.accepted {
+    let must_reject = match input.expect {
+        Expect::Reject => true,
+        Expect::RejectIfSelected(resource) => selects(policy, resource),
+        Expect::Answer => false,
+    };
+    if must_reject && response.accepted {
         return Err(format!(
             "{policy}: {}: accepted, expected a rejection: {response:?}",
             input.label
         ));
     }
     Ok(response.accepted)
+}
+
+/// Whether `policy`'s metadata.yml rules select `resource`.
+fn selects(policy: &str, resource: &str) -> bool {
+    let path = policy_dir(policy).join("metadata.yml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let rules = doc["rules"].as_array().cloned().unwrap_or_default();
+    rules
+        .iter()
+        .filter_map(|rule| rule["resources"].as_array())
+        .flatten()
+        .any(|r| r == resource)
 }
 
 /// The settings the corpus runs with: the defaults, and each option of
