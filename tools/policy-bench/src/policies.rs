@@ -18,7 +18,7 @@ pub struct Request {
 }
 
 /// The requests: the shared 4 KB GPU pod first (the budgets refer to it).
-pub const REQUESTS: [Request; 4] = [
+pub const REQUESTS: [Request; 7] = [
     Request {
         label: "gpu-pod",
         file: "gpu-pod-request.json",
@@ -42,6 +42,24 @@ pub const REQUESTS: [Request; 4] = [
         file: "dra-implicit-gpu-pod.json",
         session: "train.yml",
         description: "The gpu-pod request with its GPUs asked for by DRA: deviceclass.resource.kubernetes.io/gpu.nvidia.com instead of nvidia.com/gpu",
+    },
+    Request {
+        label: "dra-claim-pod",
+        file: "dra-claim-pod.json",
+        session: "train-dra.yml",
+        description: "Pod CREATE of NVIDIA's DRA MIG demo: 2 containers, each one request of a ResourceClaimTemplate read through the host (a 1g.5gb and a 3g.20gb slice chosen by CEL)",
+    },
+    Request {
+        label: "dra-claim-template",
+        file: "dra-claim-template-mig.json",
+        session: "train.yml",
+        description: "ResourceClaimTemplate CREATE (server-side apply): NVIDIA's MIG demo, 2 requests of mig.nvidia.com with CEL profile selectors, a constraint",
+    },
+    Request {
+        label: "dra-deviceclass",
+        file: "dra-deviceclass-mig.json",
+        session: "train.yml",
+        description: "DeviceClass CREATE: NVIDIA's MIG 1g.12gb class, a CEL selector on driver, type and profile, extendedResourceName nvidia.com/mig-1g.12gb",
     },
 ];
 
