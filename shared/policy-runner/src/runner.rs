@@ -17,6 +17,8 @@ use serde_json::Value;
 use wapc::WapcHost;
 use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
+use crate::cache::{CacheStatus, ModuleCache};
+
 /// Answers a policy's Kubernetes lookups. The runner checks
 /// `contextAwareResources` before asking, so implementations only answer.
 pub trait HostCapabilities: Send + Sync {
@@ -92,6 +94,7 @@ pub struct CompiledPolicy {
     pre: WasmtimeEngineProviderPre,
     label: String,
     compile_time: Duration,
+    cache_status: Option<CacheStatus>,
 }
 
 impl fmt::Debug for CompiledPolicy {
@@ -99,8 +102,14 @@ impl fmt::Debug for CompiledPolicy {
         f.debug_struct("CompiledPolicy")
             .field("label", &self.label)
             .field("compile_time", &self.compile_time)
+            .field("cache_status", &self.cache_status)
             .finish_non_exhaustive()
     }
+}
+
+// WASI as policy-server enables it: no preopened dirs, no env, no args.
+fn wasi_params() -> wapc::WasiParams {
+    wapc::WasiParams::default()
 }
 
 impl CompiledPolicy {
@@ -118,20 +127,60 @@ impl CompiledPolicy {
     /// Compiles a module held in memory; `label` names it in messages.
     pub fn from_bytes(bytes: &[u8], label: &str) -> Result<Self> {
         let start = Instant::now();
-        // WASI as policy-server enables it: no preopened dirs, no env, no args.
         let pre = WasmtimeEngineProviderBuilder::new()
             .module_bytes(bytes)
-            .wasi_params(wapc::WasiParams::default())
+            .wasi_params(wasi_params())
             .build_pre()
             .map_err(|e| anyhow!("cannot compile policy module {label}: {e}"))?;
         Ok(Self {
             pre,
             label: label.to_owned(),
             compile_time: start.elapsed(),
+            cache_status: None,
         })
     }
 
-    /// Time taken to read and compile the module.
+    /// Reads a `.wasm` file and loads it through `cache`
+    /// ([`from_bytes_cached`](Self::from_bytes_cached)).
+    pub fn from_file_cached(path: impl AsRef<Path>, cache: &ModuleCache) -> Result<Self> {
+        let path = path.as_ref();
+        let start = Instant::now();
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read policy module {}", path.display()))?;
+        let mut compiled = Self::from_bytes_cached(&bytes, &path.display().to_string(), cache)?;
+        compiled.compile_time = start.elapsed();
+        Ok(compiled)
+    }
+
+    /// Like [`from_bytes`](Self::from_bytes), with `cache`'s engine: the
+    /// machine code comes from its folder when a verified entry is there,
+    /// else it is compiled and stored ([`ModuleCache::load`]).
+    pub fn from_bytes_cached(bytes: &[u8], label: &str, cache: &ModuleCache) -> Result<Self> {
+        let start = Instant::now();
+        let (module, status) = cache
+            .load(bytes)
+            .map_err(|e| anyhow!("cannot compile policy module {label}: {e:#}"))?;
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .engine(cache.engine().clone())
+            .module(module)
+            .wasi_params(wasi_params())
+            .build_pre()
+            .map_err(|e| anyhow!("cannot prepare policy module {label}: {e}"))?;
+        Ok(Self {
+            pre,
+            label: label.to_owned(),
+            compile_time: start.elapsed(),
+            cache_status: Some(status),
+        })
+    }
+
+    /// What the cache did when this module was loaded; `None` when it was
+    /// loaded without one ([`from_file`](Self::from_file), [`from_bytes`](Self::from_bytes)).
+    pub fn cache_status(&self) -> Option<&CacheStatus> {
+        self.cache_status.as_ref()
+    }
+
+    /// Time taken to read and compile (or load from the cache) the module.
     pub fn compile_time(&self) -> Duration {
         self.compile_time
     }
