@@ -250,6 +250,7 @@ mod tests {
                 item: None,
             },
             object,
+            positions: Default::default(),
         }
     }
 

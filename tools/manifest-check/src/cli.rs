@@ -2,17 +2,19 @@
 //! exit codes.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use policy_runner::ModuleCache;
 
 use crate::cluster::offline_cluster;
 use crate::evaluate::Engine;
+use crate::modules::{self, ModuleSource};
 use crate::progress::Progress;
 use crate::report::{self, Format, TableOptions};
-use crate::{config, exit, input};
+use crate::{config, exit, expect, input};
 
 /// Check Kubernetes manifests against the GPU policies, offline.
 ///
@@ -25,8 +27,10 @@ use crate::{config, exit, input};
     name = "gpu-policy-check",
     version,
     after_help = "Exit status: 0 everything accepted (monitor-mode rejections included), \
-1 something rejected, 2 usage, input or setup error.\n\
-Sources are shown as file#document (documents counted from 0), with .items[i] for List items."
+1 something rejected, 2 usage, input or setup error; with --expect-annotations, \
+0 every verdict as annotated, 1 some not, 2 error.\n\
+Objects are shown at file:line (their first line), violations at file:line:column of the field \
+they name (or of its nearest parent the file has)."
 )]
 pub struct Cli {
     /// Files or folders of Kubernetes YAML/JSON (folders are read
@@ -34,10 +38,21 @@ pub struct Cli {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Folder holding the built <policy>.wasm modules
-    /// [default: target/policies in the workspace root]
+    /// Folder holding built <policy>.wasm modules to run instead of the
+    /// ones built into this binary
     #[arg(long, env = "POLICY_WASM_DIR", value_name = "DIR")]
     pub wasm_dir: Option<PathBuf>,
+
+    /// Compile the policy modules afresh and keep nothing (by default the
+    /// compiled modules are kept in the cache folder, so the next run starts
+    /// in milliseconds).
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Cache folder for compiled modules [default: $GPU_POLICY_CHECK_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/gpu-policy-check, else ~/.cache/gpu-policy-check]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 
     /// ClusterAdmissionPolicy / ClusterAdmissionPolicyGroup manifests (file
     /// or folder) to take settings, rules, selectors and mode from, instead
@@ -52,22 +67,19 @@ pub struct Cli {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-}
 
-/// The workspace root: the nearest ancestor of the current directory with a
-/// `policies/` folder and a Cargo.toml, else where this tool was built from.
-pub fn workspace_root() -> PathBuf {
-    let is_root = |dir: &Path| dir.join("policies").is_dir() && dir.join("Cargo.toml").is_file();
-    if let Ok(cwd) = std::env::current_dir()
-        && let Some(root) = cwd.ancestors().find(|d| is_root(d))
-    {
-        return root.to_path_buf();
-    }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if is_root(&built_from) {
-        return built_from;
-    }
-    PathBuf::from(".")
+    /// Check each file's `# expect: accept` / `# expect: reject <policy>,...`
+    /// comment instead of failing on rejections: exit 0 when every verdict
+    /// is the annotated one, 1 otherwise (how the bundled examples, which
+    /// hold deliberate mistakes, are checked).
+    #[arg(long)]
+    pub expect_annotations: bool,
+
+    /// Skip YAML documents that are not Kubernetes objects (no apiVersion
+    /// and no kind: CI workflows, values files) instead of failing on them;
+    /// for hooks handed every changed YAML file. Exit 0 when nothing is left.
+    #[arg(long)]
+    pub skip_non_kubernetes: bool,
 }
 
 /// Parses the arguments, runs, and returns the exit code.
@@ -95,13 +107,12 @@ pub fn main() -> u8 {
 
 /// Loads, checks, reports; `Err` is a usage, input or setup error.
 pub fn run(cli: &Cli) -> Result<u8> {
-    let root = workspace_root();
     let policy_set = match &cli.policies {
         Some(path) => config::from_manifests(path)?,
-        None => config::defaults(&root)?,
+        None => config::defaults()?,
     };
 
-    let inputs = input::load(&cli.paths);
+    let inputs = input::load_skipping(&cli.paths, cli.skip_non_kubernetes);
     if !inputs.errors.is_empty() {
         let mut err = std::io::stderr().lock();
         for e in &inputs.errors {
@@ -113,6 +124,14 @@ pub fn run(cli: &Cli) -> Result<u8> {
             inputs.errors.len()
         );
         return Ok(exit::ERROR);
+    }
+    if inputs.objects.is_empty() && cli.skip_non_kubernetes {
+        println!(
+            "gpu-policy-check: nothing to check: {} file(s) read, no Kubernetes objects ({} other YAML document(s) skipped)",
+            inputs.files,
+            inputs.skipped.len()
+        );
+        return Ok(exit::OK);
     }
     if inputs.objects.is_empty() {
         anyhow::bail!(
@@ -126,16 +145,30 @@ pub fn run(cli: &Cli) -> Result<u8> {
         );
     }
 
-    let wasm_dir = cli
+    // The modules built into the binary unless a folder is named; compiled
+    // once and kept in the cache folder unless --no-cache.
+    let modules = cli
         .wasm_dir
         .clone()
-        .unwrap_or_else(|| root.join("target").join("policies"));
+        .map_or(ModuleSource::Embedded, ModuleSource::Dir);
+    let cache = ModuleCache::new(modules::cache_dir(cli.no_cache, cli.cache_dir.as_deref()))?;
     let cluster = Arc::new(offline_cluster(inputs.objects.iter().map(|o| &o.object)));
-    let engine = Engine::load(policy_set, &wasm_dir, cluster)?;
+    let engine = Engine::load(policy_set, &modules, &cache, cluster)?;
 
     let mut progress = Progress::new(inputs.objects.len());
-    let outcome = engine.run(inputs.objects, |done| progress.update(done));
+    let mut outcome = engine.run(inputs.objects, |done| progress.update(done));
     progress.finish();
+    crate::locate::locate(&mut outcome);
+    if !inputs.skipped.is_empty() {
+        let shown: Vec<&str> = inputs.skipped.iter().take(5).map(String::as_str).collect();
+        let more = inputs.skipped.len() - shown.len();
+        outcome.notes.push(format!(
+            "{} YAML document(s) that are not Kubernetes objects were skipped (--skip-non-kubernetes): {}{}",
+            inputs.skipped.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
 
     let to_terminal = cli.output_file.is_none() && std::io::stdout().is_terminal();
     let options = TableOptions {
@@ -156,9 +189,46 @@ pub fn run(cli: &Cli) -> Result<u8> {
             let _ = stdout.flush();
         }
     }
+    if cli.expect_annotations {
+        return Ok(check_annotations(&outcome, cli));
+    }
     Ok(if outcome.has_rejections() {
         exit::REJECTED
     } else {
         exit::OK
     })
+}
+
+/// `--expect-annotations`: says which verdicts differ from the files'
+/// `# expect:` lines (after the table on stdout, else on stderr, so a JSON
+/// or SARIF report stays one document) and gives the exit code.
+fn check_annotations(outcome: &crate::evaluate::Outcome, cli: &Cli) -> u8 {
+    let report = expect::check(outcome, |path| std::fs::read_to_string(path));
+    let mut text = String::new();
+    if report.failures.is_empty() {
+        let rejections = outcome.count(crate::evaluate::Verdict::Reject);
+        text.push_str(&format!(
+            "\nExpected verdicts: all {} file(s) got the verdicts their `# expect:` lines annotate ({rejections} rejection(s), each annotated) => PASS\n",
+            report.passed
+        ));
+    } else {
+        text.push_str(&format!(
+            "\nExpected verdicts: {} file(s) as annotated, {} verdict(s) not => FAIL\n",
+            report.passed,
+            report.failures.len()
+        ));
+        for failure in &report.failures {
+            text.push_str(&format!("  {failure}\n"));
+        }
+    }
+    let _ = if cli.output == Format::Table && cli.output_file.is_none() {
+        std::io::stdout().lock().write_all(text.as_bytes())
+    } else {
+        std::io::stderr().lock().write_all(text.as_bytes())
+    };
+    if report.failures.is_empty() {
+        exit::OK
+    } else {
+        exit::REJECTED
+    }
 }

@@ -13,7 +13,8 @@ use crate::selection::labels_of;
 /// Namespaces every cluster has; answered (with only their name label) when
 /// the input does not define them, so a pod in `default` is judged on
 /// `default`'s labels rather than on "not found".
-const BUILTIN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const BUILTIN_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// The label the API server puts on every Namespace.
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";

@@ -120,20 +120,22 @@ pub struct PolicySet {
 }
 
 /// Every project policy, `settings: {}`, rules and contextAwareResources
-/// from `policies/<name>/metadata.yml` under `root`.
-pub fn defaults(root: &Path) -> Result<PolicySet> {
+/// from its `policies/<name>/metadata.yml` as built into the binary (the
+/// one of the build that produced the embedded modules; no workspace needed).
+pub fn defaults() -> Result<PolicySet> {
     let mut set = PolicySet::default();
     for policy in project_policies() {
-        let path = root.join("policies").join(policy).join("metadata.yml");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let path = format!("policies/{policy}/metadata.yml (built in)");
+        let text = crate::modules::embedded(policy)
+            .map(|p| p.metadata_yml)
+            .with_context(|| format!("{path} is missing: rebuild gpu-policy-check"))?;
         // metadata.yml's rules, mutating and contextAwareResources read as a
         // policy's spec would be.
-        let metadata: PolicySpec = serde_yaml::from_str(&text)
-            .with_context(|| format!("cannot read rules from {}", path.display()))?;
+        let metadata: PolicySpec =
+            serde_yaml::from_str(text).with_context(|| format!("cannot read rules from {path}"))?;
         set.policies.push(PolicyConfig {
             name: policy.to_owned(),
-            origin: path.display().to_string(),
+            origin: path,
             rules: metadata.rules.unwrap_or_default(),
             namespace_selector: None,
             object_selector: None,

@@ -2,18 +2,19 @@
 //! configured member, then every selected object evaluated through it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
-use policy_runner::{CompiledPolicy, PolicyOptions, PolicyRunner, ValidationResponse};
+use policy_runner::{CompiledPolicy, ModuleCache, PolicyOptions, PolicyRunner, ValidationResponse};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::admission::{self, Admission};
-use crate::cluster::{InMemoryCluster, NAME_LABEL, namespace_labels};
+use crate::cluster::{BUILTIN_NAMESPACES, InMemoryCluster, NAME_LABEL, namespace_labels};
 use crate::config::{Body, Member, Mode, PolicyConfig, PolicySet, SkippedPolicy, Wasm};
 use crate::input::InputObject;
+use crate::locate::Located;
+use crate::modules::ModuleSource;
 use crate::patch;
 use crate::selection::labels_of;
 
@@ -60,6 +61,14 @@ pub struct Finding {
     pub patch: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For a rejection: each violation on the line of its field
+    /// ([`crate::locate`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Located>,
+    /// What the verdict rests on that the input did not hold (a namespace
+    /// judged without its manifest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Finding {
@@ -76,6 +85,8 @@ impl Finding {
             message,
             patch: None,
             warnings: Vec::new(),
+            violations: Vec::new(),
+            note: None,
         }
     }
 }
@@ -117,6 +128,9 @@ pub struct Outcome {
     /// Notes on the configuration and approximations.
     pub notes: Vec<String>,
     pub policies: Vec<String>,
+    /// What each policy enforces, by name (its metadata's description),
+    /// where known.
+    pub descriptions: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -130,6 +144,60 @@ impl Outcome {
             .iter()
             .filter(|f| f.verdict == verdict)
             .count()
+    }
+}
+
+/// What a policy enforces: a project policy's metadata.yml description
+/// (built into the binary), or what a group combines.
+fn description(config: &PolicyConfig) -> Option<String> {
+    match &config.body {
+        Body::Single(member) => {
+            let Some(Wasm::Project(name)) = &member.wasm else {
+                return None;
+            };
+            let metadata: Value =
+                serde_yaml::from_str(crate::modules::embedded(name)?.metadata_yml).ok()?;
+            metadata
+                .pointer("/annotations/io.kubewarden.policy.description")?
+                .as_str()
+                .map(str::to_owned)
+        }
+        Body::Group {
+            members,
+            expression_text,
+            ..
+        } => {
+            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+            Some(format!(
+                "Policy group of {} combined as `{expression_text}`.",
+                names.join(", ")
+            ))
+        }
+    }
+}
+
+/// Whether a member of the policy may read Namespaces.
+fn reads_namespaces(config: &PolicyConfig) -> bool {
+    config.body.members().iter().any(|m| {
+        m.context_aware_resources
+            .iter()
+            .any(|r| r.api_version == "v1" && r.kind == "Namespace")
+    })
+}
+
+/// The note on a verdict about namespace `ns`, which the input does not
+/// define: the offline cluster answered for it as a new cluster would (a
+/// built-in namespace without labels, anything else absent), which is not
+/// what the cluster the manifests go to holds.
+fn missing_namespace_note(ns: &str) -> String {
+    if BUILTIN_NAMESPACES.contains(&ns) {
+        format!(
+            "namespace {ns:?} is not in the input: it was checked as a new cluster has it, with no labels, NetworkPolicies or ResourceQuotas; a cluster would need it labelled and fenced as the message says (add its manifests to the input to check them too)"
+        )
+    } else {
+        format!(
+            "namespace {ns:?} is not in the input, so it was checked as absent; a cluster would need it created, labelled and fenced as the message says (add its manifests to the input to check them too)"
+        )
     }
 }
 
@@ -151,7 +219,14 @@ impl Engine {
     /// Compiles every module the configuration uses (each once, in
     /// parallel), instantiates one runner per member answering lookups from
     /// `cluster`, and checks every member's settings.
-    pub fn load(set: PolicySet, wasm_dir: &Path, cluster: Arc<InMemoryCluster>) -> Result<Self> {
+    /// Modules come from `modules` (built in, or a folder) and are compiled
+    /// through `cache` (or loaded from it).
+    pub fn load(
+        set: PolicySet,
+        modules: &ModuleSource,
+        cache: &ModuleCache,
+        cluster: Arc<InMemoryCluster>,
+    ) -> Result<Self> {
         let needed: BTreeSet<Wasm> = set
             .policies
             .iter()
@@ -160,17 +235,17 @@ impl Engine {
             .collect();
         let missing: Vec<String> = needed
             .iter()
-            .map(|w| w.path(wasm_dir))
+            .filter_map(|w| modules.path(w))
             .filter(|path| !path.is_file())
             .map(|path| path.display().to_string())
             .collect();
         if !missing.is_empty() {
             bail!(
-                "policy module(s) not built: {}\nrun `make build` in the workspace root (or point --wasm-dir / POLICY_WASM_DIR at the built .wasm files)",
+                "policy module(s) not found: {}; run `make build` in the workspace root to build them, or leave --wasm-dir and POLICY_WASM_DIR unset to use the ones built into gpu-policy-check",
                 missing.join(", ")
             );
         }
-        let compiled = compile_all(&needed, wasm_dir)?;
+        let compiled = compile_all(&needed, modules, cache)?;
 
         let mut policies = Vec::new();
         let mut errors = Vec::new();
@@ -230,13 +305,36 @@ impl Engine {
                 .iter()
                 .map(|p| p.config.name.clone())
                 .collect(),
+            descriptions: self
+                .policies
+                .iter()
+                .filter_map(|p| Some((p.config.name.clone(), description(&p.config)?)))
+                .collect(),
             ..Outcome::default()
         };
+        let namespaces_in_input: BTreeSet<String> = inputs
+            .iter()
+            .filter(|o| o.api_version() == "v1" && o.kind() == "Namespace")
+            .filter_map(|o| o.meta("name").map(str::to_owned))
+            .collect();
         for (index, input) in inputs.into_iter().enumerate() {
             let admission = admission::build(&input, index);
             let before = outcome.findings.len();
+            // A namespace the input lacks was judged as the offline cluster
+            // made it up: say so on what a namespace-reading policy found.
+            let missing_namespace = admission
+                .namespace
+                .as_ref()
+                .filter(|ns| !namespaces_in_input.contains(*ns));
             for policy in &self.policies {
-                if let Some(finding) = self.evaluate(policy, &input, &admission, index) {
+                if let Some(mut finding) = self.evaluate(policy, &input, &admission, index) {
+                    if let Some(ns) = missing_namespace
+                        && reads_namespaces(&policy.config)
+                        && (matches!(finding.verdict, Verdict::Reject | Verdict::MonitorReject)
+                            || !finding.warnings.is_empty())
+                    {
+                        finding.note = Some(missing_namespace_note(ns));
+                    }
                     outcome.findings.push(finding);
                 }
             }
@@ -443,25 +541,24 @@ fn single_finding(
     finding
 }
 
-fn compile_all(needed: &BTreeSet<Wasm>, wasm_dir: &Path) -> Result<BTreeMap<Wasm, CompiledPolicy>> {
-    // Compiling is the slow part of start-up (cranelift); one thread per module.
+fn compile_all(
+    needed: &BTreeSet<Wasm>,
+    modules: &ModuleSource,
+    cache: &ModuleCache,
+) -> Result<BTreeMap<Wasm, CompiledPolicy>> {
+    // Compiling is the slow part of a cold start (cranelift): one thread per
+    // module. From the cache each takes milliseconds.
     std::thread::scope(|scope| {
         let handles: Vec<_> = needed
             .iter()
-            .map(|wasm| {
-                let path = wasm.path(wasm_dir);
-                (
-                    wasm.clone(),
-                    scope.spawn(move || CompiledPolicy::from_file(&path)),
-                )
-            })
+            .map(|wasm| (wasm, scope.spawn(move || modules.load(wasm, cache))))
             .collect();
         let mut compiled = BTreeMap::new();
         for (wasm, handle) in handles {
             let module = handle
                 .join()
-                .map_err(|_| anyhow!("compiling {} crashed", wasm.path(wasm_dir).display()))??;
-            compiled.insert(wasm, module);
+                .map_err(|_| anyhow!("compiling {} crashed", modules.label(wasm)))??;
+            compiled.insert(wasm.clone(), module);
         }
         Ok(compiled)
     })

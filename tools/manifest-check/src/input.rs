@@ -5,9 +5,12 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::position::{self, DocumentPositions, ObjectPositions, Position, Segment};
 
 /// Where an object came from: file, document index (from 0) and, for an item
 /// of a `List`, its index in `items`.
@@ -19,13 +22,20 @@ pub struct Source {
     pub item: Option<usize>,
 }
 
+impl Source {
+    /// The file as shown: its path, or `<stdin>`.
+    pub fn file_name(&self) -> String {
+        if self.file.as_os_str() == "-" {
+            "<stdin>".to_owned()
+        } else {
+            self.file.display().to_string()
+        }
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.file.as_os_str() == "-" {
-            write!(f, "<stdin>#{}", self.document)?;
-        } else {
-            write!(f, "{}#{}", self.file.display(), self.document)?;
-        }
+        write!(f, "{}#{}", self.file_name(), self.document)?;
         if let Some(item) = self.item {
             write!(f, ".items[{item}]")?;
         }
@@ -38,9 +48,21 @@ impl fmt::Display for Source {
 pub struct InputObject {
     pub source: Source,
     pub object: Value,
+    /// Where its fields are in the source.
+    pub positions: ObjectPositions,
 }
 
 impl InputObject {
+    /// The object's first line in its file.
+    pub fn start(&self) -> Position {
+        self.positions.start()
+    }
+
+    /// `file:line` of the object's first line (`<stdin>:line` for stdin).
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.source.file_name(), self.start().line)
+    }
+
     /// `apiVersion` (checked non-empty at load time).
     pub fn api_version(&self) -> &str {
         str_field(&self.object, "apiVersion").unwrap_or_default()
@@ -90,6 +112,13 @@ pub struct Inputs {
     pub objects: Vec<InputObject>,
     pub errors: Vec<InputError>,
     pub files: usize,
+    /// Whether documents that are no Kubernetes object at all (no
+    /// `apiVersion` and no `kind`: a CI workflow, a values file) are
+    /// skipped instead of being input errors: `--skip-non-kubernetes`, for
+    /// hooks that are handed every changed YAML file.
+    pub skip_non_kubernetes: bool,
+    /// Where the skipped documents were (`file#doc`).
+    pub skipped: Vec<String>,
 }
 
 impl Inputs {
@@ -108,7 +137,16 @@ const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 /// Reads every path: a file, a folder (recursively: `.yaml`, `.yml`,
 /// `.json`, hidden entries skipped) or `-` for stdin.
 pub fn load(paths: &[PathBuf]) -> Inputs {
-    let mut inputs = Inputs::default();
+    load_skipping(paths, false)
+}
+
+/// [`load`], skipping documents that are no Kubernetes object when
+/// `skip_non_kubernetes` (see [`Inputs::skip_non_kubernetes`]).
+pub fn load_skipping(paths: &[PathBuf], skip_non_kubernetes: bool) -> Inputs {
+    let mut inputs = Inputs {
+        skip_non_kubernetes,
+        ..Inputs::default()
+    };
     for path in paths {
         if path.as_os_str() == "-" {
             let mut text = String::new();
@@ -183,6 +221,7 @@ fn load_file(path: &Path, inputs: &mut Inputs) {
 }
 
 pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
+    let positions = position::index(text);
     for (document, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let source = Source {
             file: file.to_path_buf(),
@@ -205,7 +244,10 @@ pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
             continue;
         }
         match serde_json::to_value(&value) {
-            Ok(json) => add_document(json, source, inputs),
+            Ok(json) => {
+                let positions = positions.get(document).cloned().unwrap_or_default();
+                add_document(json, source, positions, inputs);
+            }
             Err(e) => inputs.error(
                 source,
                 format!("cannot be represented as JSON (Kubernetes objects are JSON): {e}"),
@@ -214,9 +256,18 @@ pub fn parse_text(text: &str, file: &Path, inputs: &mut Inputs) {
     }
 }
 
-fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
+fn add_document(
+    value: Value,
+    source: Source,
+    positions: Arc<DocumentPositions>,
+    inputs: &mut Inputs,
+) {
     if let Err(message) = check_object(&value) {
-        inputs.error(&source, message);
+        if inputs.skip_non_kubernetes && !looks_like_kubernetes(&value) {
+            inputs.skipped.push(source.to_string());
+        } else {
+            inputs.error(&source, message);
+        }
         return;
     }
     let is_list = value
@@ -228,6 +279,7 @@ fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
         inputs.objects.push(InputObject {
             source,
             object: value,
+            positions: ObjectPositions::new(positions, Vec::new()),
         });
         return;
     }
@@ -244,10 +296,23 @@ fn add_document(value: Value, source: Source, inputs: &mut Inputs) {
             Ok(()) => inputs.objects.push(InputObject {
                 source: item_source,
                 object: item.clone(),
+                positions: ObjectPositions::new(
+                    positions.clone(),
+                    vec![Segment::Key("items".to_owned()), Segment::Index(index)],
+                ),
             }),
             Err(message) => inputs.error(&item_source, message),
         }
     }
+}
+
+/// Whether a document means to be a Kubernetes object: a mapping with an
+/// `apiVersion` or a `kind` (one without both is a broken object, not some
+/// other YAML).
+fn looks_like_kubernetes(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|map| map.contains_key("apiVersion") || map.contains_key("kind"))
 }
 
 /// A Kubernetes object needs a mapping with non-empty `apiVersion` and `kind`.
@@ -309,6 +374,9 @@ mod tests {
         assert_eq!(inputs.objects.len(), 2);
         assert_eq!(inputs.objects[0].source.to_string(), "f.yaml#1");
         assert_eq!(inputs.objects[1].source.to_string(), "f.yaml#3");
+        // each object's first line, counted in the whole file
+        assert_eq!(inputs.objects[0].at(), "f.yaml:4");
+        assert_eq!(inputs.objects[1].at(), "f.yaml:9");
     }
 
     #[test]
@@ -322,6 +390,7 @@ mod tests {
         assert!(inputs.errors[0].message.contains("no apiVersion"));
         let typed = parse("apiVersion: v1\nkind: PodList\nitems:\n- {apiVersion: v1, kind: Pod}\n");
         assert_eq!(typed.objects.len(), 1);
+        assert_eq!(typed.objects[0].at(), "f.yaml:4");
     }
 
     #[test]
@@ -335,6 +404,24 @@ mod tests {
         assert!(inputs.errors[1].message.contains("not valid YAML"));
         let no_kind = parse("apiVersion: v1\nmetadata: {name: x}\n");
         assert_eq!(no_kind.errors[0].message, "object has no kind");
+    }
+
+    #[test]
+    fn other_yaml_is_skipped_only_when_asked() {
+        let text =
+            "name: ci\non: [push]\n---\n- a\n---\nkind: Pod\n---\napiVersion: v1\nkind: Pod\n";
+        let strict = parse(text);
+        assert_eq!(strict.errors.len(), 3, "{:?}", strict.errors);
+        let mut lenient = Inputs {
+            skip_non_kubernetes: true,
+            ..Inputs::default()
+        };
+        parse_text(text, Path::new("f.yaml"), &mut lenient);
+        assert_eq!(lenient.skipped, ["f.yaml#0", "f.yaml#1"]);
+        // a Pod without apiVersion is a broken object, still an error
+        assert_eq!(lenient.errors.len(), 1, "{:?}", lenient.errors);
+        assert_eq!(lenient.errors[0].location, "f.yaml#2");
+        assert_eq!(lenient.objects.len(), 1);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Flow: [`input`] loads objects -> [`admission`] wraps each in an
 //! AdmissionRequest -> [`config`] says which policies run with which settings
 //! and [`selection`] which objects each sees -> [`evaluate`] runs the `.wasm`
-//! modules with [`cluster`] answering lookups from the input -> [`report`]
+//! modules with [`cluster`] answering lookups from the input -> [`locate`]
+//! puts each violation on its source line ([`position`]) -> [`report`]
 //! renders the findings.
 
 pub mod admission;
@@ -12,9 +13,13 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod evaluate;
+pub mod expect;
 pub mod expression;
 pub mod input;
+pub mod locate;
+pub mod modules;
 pub mod patch;
+pub mod position;
 pub mod progress;
 pub mod report;
 pub mod selection;

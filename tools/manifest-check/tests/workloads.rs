@@ -3,41 +3,15 @@
 //! ClusterAdmissionPolicy configuration and the offline cluster context.
 //! Needs `make build build-fixtures` (fails with that hint otherwise).
 // The helpers below are test code too (clippy.toml only exempts #[test] fns).
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{code, policies, require_wasm, root, run, stderr, stdout, wasm_dir, write};
+use common::{cache_dir, code, policies, require_wasm, root, run, stderr, stdout, wasm_dir, write};
+use manifest_check::position::{Segment, parse_path};
 use serde_json::Value;
-
-/// What a file's leading `# expect:` comment promises.
-#[derive(Debug, PartialEq, Eq)]
-enum Expect {
-    /// No policy rejects any object of the file.
-    Accept,
-    /// Every checked object of the file is rejected by exactly these policies.
-    Reject(BTreeSet<String>),
-}
-
-/// Reads `# expect: accept` / `# expect: reject a, b` from the file's
-/// leading comment block.
-fn expectation(text: &str) -> Option<Expect> {
-    let line = text
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("expect:"))?
-        .trim();
-    if line == "accept" {
-        return Some(Expect::Accept);
-    }
-    let policies = line.strip_prefix("reject ")?;
-    Some(Expect::Reject(
-        policies.split(',').map(|p| p.trim().to_owned()).collect(),
-    ))
-}
 
 fn json_run(args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["--output", "json"];
@@ -84,71 +58,232 @@ fn first_message(report: &Value) -> &str {
 #[test]
 fn example_workloads_get_their_annotated_verdicts() {
     require_wasm(&policies());
-    let (code, report, err) = json_run(&["examples/workloads"]);
-    assert_eq!(code, 1, "the mistakes must fail the run; stderr: {err}");
-
-    // source ("file#doc") -> rejecting policies, for every checked object.
-    let mut checked: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-    for r in results(&report) {
-        let source = r["object"]["source"].as_str().unwrap().to_owned();
-        let file = r["object"]["file"].as_str().unwrap().to_owned();
-        let entry = checked.entry(source).or_insert((file, BTreeSet::new()));
-        assert_ne!(r["verdict"], "SKIP", "{r}");
-        if r["verdict"] == "REJECT" {
-            entry.1.insert(r["policy"].as_str().unwrap().to_owned());
-        }
-    }
-    let dir = root().join("examples/workloads");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    // Without annotations the deliberate mistakes fail the run...
+    let o = run(&["examples/workloads"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    // ...with them, every verdict is the one its file's `# expect:` names.
+    let o = run(&["--expect-annotations", "examples/workloads"]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}\n{}", stderr(&o));
+    let files = std::fs::read_dir(root().join("examples/workloads"))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "{files:?}");
-    let mut failures = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(expect) = expectation(&text) else {
-            failures.push(format!("{name}: no `# expect:` line"));
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
+        .count();
+    assert!(files >= 10);
+    assert!(
+        out.contains(&format!(
+            "Expected verdicts: all {files} file(s) got the verdicts their `# expect:` lines annotate ("
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_verdict_that_differs_from_its_annotation_fails_naming_it() {
+    require_wasm(&policies());
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |name: &str, header: &str| {
+        let text = std::fs::read_to_string(root().join("examples/workloads").join(name)).unwrap();
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("# expect:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        write(dir.path(), name, &format!("{header}{body}"))
+    };
+    copy("ml-training-namespace.yaml", "# expect: accept\n");
+    copy(
+        "mistake-gpu-request-without-limit.yaml",
+        "# expect: reject gpu-toleration-required\n",
+    );
+    copy("training-job.yaml", "# expect: reject gpu-limit-required\n");
+    copy("mig-inference-pod.yaml", "# no annotation here\n");
+    let (code, _, err) = json_run(&["--expect-annotations", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    for expected in [
+        "Expected verdicts: 1 file(s) as annotated, 3 verdict(s) not => FAIL",
+        "Pod/ml-training/notebook (",
+        "mistake-gpu-request-without-limit.yaml:4): expected rejection by gpu-toleration-required, rejected by gpu-limit-required",
+        "Job/ml-training/llm-finetune (",
+        "expected rejection by gpu-limit-required, accepted by all",
+        "mig-inference-pod.yaml: no `# expect: accept` or `# expect: reject <policy>` line",
+    ] {
+        assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+    }
+}
+
+/// The value at `path` of `object`, following keys and indices.
+fn walk<'a>(object: &'a Value, path: &[Segment]) -> Option<&'a Value> {
+    path.iter().try_fold(object, |v, s| match s {
+        Segment::Key(k) => v.get(k.as_str()),
+        Segment::Index(i) => v.get(*i),
+    })
+}
+
+#[test]
+fn every_violation_in_the_examples_points_at_its_field() {
+    require_wasm(&policies());
+    let (_, report, err) = json_run(&["examples/workloads"]);
+    let mut checked = 0;
+    for r in results(&report) {
+        let Some(violations) = r.get("violations").and_then(Value::as_array) else {
+            assert_ne!(
+                r["verdict"], "REJECT",
+                "a rejection without located violations: {r}"
+            );
             continue;
         };
-        let objects: Vec<_> = checked
-            .iter()
-            .filter(|(_, (file, _))| file.ends_with(&format!("/{name}")))
-            .collect();
-        match &expect {
-            Expect::Accept => {
-                for (source, (_, rejected)) in &objects {
-                    if !rejected.is_empty() {
-                        failures.push(format!(
-                            "{source}: expected accept, rejected by {rejected:?}"
-                        ));
-                    }
-                }
+        let file = r["object"]["file"].as_str().unwrap();
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // The object as YAML read it: its document of the file.
+        let document = r["object"]["document"].as_u64().unwrap();
+        let object: Value = serde_yaml::Deserializer::from_str(&text)
+            .nth(usize::try_from(document).unwrap())
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .unwrap();
+        let start = r["object"]["line"].as_u64().unwrap();
+        assert!(
+            lines[usize::try_from(start).unwrap() - 1].starts_with("apiVersion"),
+            "{file}:{start} is not the object's first line ({err})"
+        );
+        for v in violations {
+            let (line, column) = (v["line"].as_u64().unwrap(), v["column"].as_u64().unwrap());
+            let violation = v["text"].as_str().unwrap();
+            let at: String = lines[usize::try_from(line).unwrap() - 1]
+                .chars()
+                .skip(usize::try_from(column).unwrap() - 1)
+                .collect();
+            // The deepest part of the violation's path the object has: the
+            // key it names must stand at the position given.
+            let path = parse_path(violation).unwrap_or_default();
+            let deepest = (0..=path.len())
+                .rev()
+                .find(|n| walk(&object, &path[..*n]).is_some())
+                .unwrap();
+            match path[..deepest].last() {
+                Some(Segment::Key(key)) => assert!(
+                    at.starts_with(key.as_str()) || at.starts_with(&format!("\"{key}\"")),
+                    "{file}:{line}:{column} should name {key:?} for {violation:?}, has {at:?}"
+                ),
+                // An item of a sequence: its first key
+                Some(Segment::Index(_)) => assert!(
+                    at.chars().next().is_some_and(char::is_alphanumeric),
+                    "{file}:{line}:{column} should start an item for {violation:?}, has {at:?}"
+                ),
+                None => assert_eq!(line, start, "{violation:?}"),
             }
-            Expect::Reject(policies) => {
-                if objects.is_empty() {
-                    failures.push(format!(
-                        "{name}: expected rejections but nothing was checked"
-                    ));
-                }
-                for (source, (_, rejected)) in &objects {
-                    if rejected != policies {
-                        failures.push(format!(
-                            "{source}: expected rejection by {policies:?}, got {rejected:?}"
-                        ));
-                    }
-                }
-            }
+            checked += 1;
         }
     }
     assert!(
-        failures.is_empty(),
-        "{}\nreport: {report:#}",
-        failures.join("\n")
+        checked >= 13,
+        "only {checked} violations located: {report:#}"
     );
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0_with_a_rule_per_policy() {
+    require_wasm(&policies());
+    let o = run(&["-o", "sarif", "examples/workloads"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let sarif: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The schema as OASIS publishes it, shipped in the serde-sarif crate.
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(sarif_schema()).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // (the validator does enforce the schema)
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
+    assert!(!validator.is_valid(&broken));
+    // and it reads as the typed SARIF model too
+    let typed: serde_sarif::sarif::Sarif = serde_json::from_value(sarif.clone()).unwrap();
+    assert_eq!(typed.runs.len(), 1);
+
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, policies());
+    for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+        assert!(rule["help"]["text"].as_str().unwrap().len() > 40, "{rule}");
+        assert!(
+            rule["helpUri"].as_str().unwrap().ends_with("#readme"),
+            "{rule}"
+        );
+        // the policy's own description, from its metadata.yml
+        let text = rule["shortDescription"]["text"].as_str().unwrap();
+        let id = rule["id"].as_str().unwrap();
+        let metadata =
+            std::fs::read_to_string(root().join("policies").join(id).join("metadata.yml")).unwrap();
+        assert!(
+            metadata.contains(&format!("io.kubewarden.policy.description: {text}")),
+            "{rule}"
+        );
+    }
+    let results = run["results"].as_array().unwrap();
+    let errors: Vec<&Value> = results.iter().filter(|r| r["level"] == "error").collect();
+    let (_, json, _) = json_run(&["examples/workloads"]);
+    let violations: usize = self::results(&json)
+        .iter()
+        .filter(|r| r["verdict"] == "REJECT")
+        .map(|r| r["violations"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(errors.len(), violations, "one SARIF error per violation");
+    let typo = errors
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("nvidia.com/mig-1g.10g\"")
+        })
+        .unwrap();
+    let location = &typo["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "examples/workloads/mistake-misspelt-mig-name.yaml"
+    );
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(location["region"]["startLine"], 24);
+    assert_eq!(location["region"]["startColumn"], 11);
+}
+
+/// `src/schema.json` of the serde-sarif package (a dev-dependency), found
+/// through `cargo metadata`.
+fn sarif_schema() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let o = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metadata: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let manifest = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap();
+    Path::new(manifest)
+        .with_file_name("src")
+        .join("schema.json")
 }
 
 #[test]
@@ -164,7 +299,10 @@ fn good_workloads_pass_with_exit_0_and_a_table() {
     assert_eq!(code(&o), 0, "{out}\n{}", stderr(&o));
     assert!(out.starts_with("OBJECT"), "{out}");
     assert!(out.contains("Job/ml-training/llm-finetune"), "{out}");
-    assert!(out.contains("training-job.yaml#0"), "{out}");
+    assert!(
+        out.contains("examples/workloads/training-job.yaml:4"),
+        "{out}"
+    );
     assert!(out.contains("ACCEPT"), "{out}");
     assert!(out.contains("Not checked"), "{out}");
     assert!(out.contains("Service: web/storefront"), "{out}");
@@ -182,7 +320,9 @@ fn rejections_exit_1_with_full_messages_below_the_table() {
     assert_eq!(code(&o), 1, "{out}");
     assert!(out.contains("REJECT"), "{out}");
     assert!(out.contains("Rejections:"), "{out}");
-    assert!(out.contains("- Pod/ml-training/notebook (examples/workloads/mistake-gpu-request-without-limit.yaml#0) by gpu-limit-required:"), "{out}");
+    assert!(out.contains("- Pod/ml-training/notebook (examples/workloads/mistake-gpu-request-without-limit.yaml:4) by gpu-limit-required:"), "{out}");
+    // each violation at file:line:column of its field
+    assert!(out.contains("    examples/workloads/mistake-gpu-request-without-limit.yaml:17:7: spec.containers[0] \"jupyter\": requests nvidia.com/gpu: 1 but sets no limit"), "{out}");
     assert!(out.contains("nvidia.com/gpu"), "{out}");
     assert!(out.trim_end().ends_with("FAIL"), "{out}");
     // Rows fit the default 120 columns.
@@ -207,6 +347,52 @@ fn namespace_missing_from_the_input_fails_closed_naming_it() {
     assert_eq!(r["verdict"], "REJECT", "{r}");
     let message = r["message"].as_str().unwrap();
     assert!(message.contains("team-ghost"), "{message}");
+    // and says the namespace was not in the input, rather than that it
+    // exists without its label
+    let note = r["note"].as_str().unwrap();
+    assert!(
+        note.starts_with(
+            "namespace \"team-ghost\" is not in the input, so it was checked as absent;"
+        ),
+        "{note}"
+    );
+    // A built-in namespace the input lacks: judged as a new cluster has it.
+    let (_dir, f) = input_file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers: [{name: c, image: cuda, resources: {limits: {nvidia.com/gpu: 1}}}]\n",
+    );
+    let (_, report, _) = json_run(&[f.to_str().unwrap()]);
+    let r = results(&report)
+        .iter()
+        .find(|r| r["policy"] == "gpu-isolated-namespace")
+        .unwrap();
+    assert_eq!(r["verdict"], "REJECT", "{r}");
+    assert!(
+        r["note"].as_str().unwrap().starts_with(
+            "namespace \"default\" is not in the input: it was checked as a new cluster has it, with no labels"
+        ),
+        "{r}"
+    );
+    // Policies that read no namespace get no note.
+    assert!(
+        results(&report)
+            .iter()
+            .filter(|r| r["policy"] != "gpu-isolated-namespace")
+            .all(|r| r.get("note").is_none()),
+        "{report:#}"
+    );
+    // With the Namespace in the input, there is nothing to note.
+    let (_dir, f) = input_file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers: [{name: c, image: cuda, resources: {limits: {nvidia.com/gpu: 1}}}]\n",
+    );
+    let (_, report, _) = json_run(&[f.to_str().unwrap()]);
+    let r = results(&report)
+        .iter()
+        .find(|r| r["policy"] == "gpu-isolated-namespace")
+        .unwrap();
+    assert_eq!(r["verdict"], "REJECT", "{r}");
+    assert!(r.get("note").is_none(), "{r}");
 }
 
 #[test]
@@ -266,6 +452,7 @@ fn reads_stdin_and_writes_reports_to_a_file() {
             "-",
         ])
         .env("POLICY_WASM_DIR", wasm_dir())
+        .env("GPU_POLICY_CHECK_CACHE_DIR", cache_dir())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

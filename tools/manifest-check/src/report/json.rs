@@ -15,6 +15,7 @@ fn object_json(object: &CheckedObject) -> Value {
         "document": input.source.document,
         "item": input.source.item,
         "source": input.source.to_string(),
+        "line": input.start().line,
     })
 }
 

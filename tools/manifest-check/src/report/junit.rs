@@ -55,18 +55,39 @@ pub(super) fn render(outcome: &Outcome) -> String {
             let Some(object) = outcome.objects.get(f.object) else {
                 continue;
             };
+            // The line of the first violation, else of the object.
+            let line = f
+                .violations
+                .first()
+                .map_or_else(|| object.input.start().line, |v| v.line);
             let _ = write!(
                 xml,
-                "    <testcase name=\"{} ({})\" classname=\"{}\" file=\"{}\"",
+                "    <testcase name=\"{} ({})\" classname=\"{}\" file=\"{}\" line=\"{line}\"",
                 escape(&object.label()),
                 escape(&object.input.source.to_string()),
                 escape(policy),
                 escape(&object.input.source.file.display().to_string())
             );
-            let message = f.message.clone().unwrap_or_default();
+            let file = object.input.source.file_name();
+            let message = if f.violations.is_empty() {
+                f.message.clone().unwrap_or_default()
+            } else {
+                // One violation a line, each at `file:line:column`.
+                let located: Vec<String> = f
+                    .violations
+                    .iter()
+                    .map(|v| format!("{file}:{}:{}: {}", v.line, v.column, v.text))
+                    .collect();
+                located.join("\n")
+            };
+            let message = match &f.note {
+                Some(note) => format!("{message}\nnote: {note}"),
+                None => message,
+            };
             // The summary: the first line, and with several violations
             // (`N violations:` a line, then one a line) the first of them.
-            let mut lines = message.lines();
+            let original = f.message.clone().unwrap_or_default();
+            let mut lines = original.lines();
             let mut first_line = lines.next().unwrap_or_default().to_owned();
             if first_line.ends_with(" violations:")
                 && let Some(next) = lines.next()

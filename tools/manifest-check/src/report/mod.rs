@@ -1,8 +1,9 @@
 //! Rendering an [`Outcome`]: a table for people, JSON for programs, JUnit
-//! XML for CI systems.
+//! XML for CI systems, SARIF for code scanning.
 
 mod json;
 mod junit;
+mod sarif;
 mod table;
 
 use crate::evaluate::Outcome;
@@ -16,6 +17,9 @@ pub enum Format {
     Json,
     /// JUnit XML: one testsuite per policy, one testcase per object.
     Junit,
+    /// SARIF 2.1.0: one rule per policy, one result per violation at its
+    /// line (GitHub code scanning).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -31,5 +35,6 @@ pub fn render(outcome: &Outcome, format: Format, options: TableOptions) -> Strin
         Format::Table => table::render(outcome, options),
         Format::Json => json::render(outcome),
         Format::Junit => junit::render(outcome),
+        Format::Sarif => sarif::render(outcome),
     }
 }

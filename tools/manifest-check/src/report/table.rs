@@ -128,13 +128,13 @@ pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
             continue;
         };
         // An object's rows read as a group: its name on the first row, its
-        // file#doc on the second (on a row of its own when it has only one).
+        // file:line on the second (on a row of its own when it has only one).
         let object_cell = if current != Some(f.object) {
             if let Some(source) = pending_source.take() {
                 rows.push(Row::source_only(source));
             }
             current = Some(f.object);
-            pending_source = Some(format!("  {}", object.input.source));
+            pending_source = Some(format!("  {}", object.input.at()));
             object.label()
         } else {
             pending_source.take().unwrap_or_default()
@@ -192,7 +192,7 @@ pub(super) fn render(outcome: &Outcome, options: TableOptions) -> String {
             HEADERS[3].to_owned(),
         ]);
         for r in &rows {
-            // Sources are cut from the left so that file#doc stays visible.
+            // Sources are cut from the left so that file:line stays visible.
             let object = if r.object.starts_with("  ") {
                 format!(
                     "  {}",
@@ -233,8 +233,24 @@ fn details(outcome: &Outcome, out: &mut String) {
                 ""
             };
             heading(out, f, object, mode);
-            for line in f.message.as_deref().unwrap_or_default().lines() {
-                let _ = writeln!(out, "    {line}");
+            // One violation a line, at its field: `file:line:column: text`,
+            // which editors and CI logs turn into links.
+            let file = object.input.source.file_name();
+            for v in &f.violations {
+                let mut lines = v.text.lines();
+                let first = lines.next().unwrap_or_default();
+                let _ = writeln!(out, "    {file}:{}:{}: {first}", v.line, v.column);
+                for more in lines {
+                    let _ = writeln!(out, "      {more}");
+                }
+            }
+            if f.violations.is_empty() {
+                for line in f.message.as_deref().unwrap_or_default().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if let Some(note) = &f.note {
+                let _ = writeln!(out, "    note: {note}");
             }
         },
     );
@@ -257,15 +273,23 @@ fn details(outcome: &Outcome, out: &mut String) {
         |f| !f.warnings.is_empty(),
         |out, f, object| {
             let (label, warnings) = (object.label(), f.warnings.join("; "));
-            let _ = writeln!(out, "- {label} by {}: {warnings}", f.policy);
+            let _ = writeln!(
+                out,
+                "- {label} ({}) by {}: {warnings}",
+                object.input.at(),
+                f.policy
+            );
+            if let Some(note) = f.note.as_ref().filter(|_| f.verdict == Verdict::Accept) {
+                let _ = writeln!(out, "    note: {note}");
+            }
         },
     );
 }
 
-/// `- Kind/ns/name (file#doc) by policy<suffix>:`, a finding's first line.
+/// `- Kind/ns/name (file:line) by policy<suffix>:`, a finding's first line.
 fn heading(out: &mut String, f: &Finding, object: &CheckedObject, suffix: &str) {
-    let (label, source) = (object.label(), &object.input.source);
-    let _ = writeln!(out, "- {label} ({source}) by {}{suffix}:", f.policy);
+    let (label, at) = (object.label(), object.input.at());
+    let _ = writeln!(out, "- {label} ({at}) by {}{suffix}:", f.policy);
 }
 
 /// One part of the details: when some finding is `wanted`, `heading`, then

@@ -37,11 +37,18 @@ pub fn policies() -> Vec<&'static str> {
     policy_registry::names().collect()
 }
 
+/// The compiled-module cache the tests' runs share, under target/ (never
+/// the user's own cache folder).
+pub fn cache_dir() -> PathBuf {
+    root().join("target/test-cache/gpu-policy-check")
+}
+
 pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gpu-policy-check"))
         .args(args)
         .current_dir(root())
         .env("POLICY_WASM_DIR", wasm_dir())
+        .env("GPU_POLICY_CHECK_CACHE_DIR", cache_dir())
         .env_remove("COLUMNS")
         .output()
         .expect("run gpu-policy-check")
