@@ -331,20 +331,34 @@ fn rejections_exit_1_with_full_messages_below_the_table() {
     }
 }
 
-#[test]
-fn namespace_missing_from_the_input_fails_closed_naming_it() {
-    require_wasm(&["gpu-isolated-namespace"]);
-    let (_dir, f) = input_file(
-        "pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lost\n  namespace: team-ghost\n  labels: {gpu-workload-type: training}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers:\n  - name: c\n    image: cuda\n    resources: {limits: {nvidia.com/gpu: 1}}\n",
-    );
+/// A GPU pod in namespace `namespace` (`None`: none given), after the
+/// documents in `before`.
+fn gpu_pod_in(namespace: Option<&str>, before: &str) -> String {
+    let namespace = namespace.map_or(String::new(), |ns| format!(", namespace: {ns}"));
+    format!(
+        "{before}apiVersion: v1\nkind: Pod\nmetadata: {{name: p{namespace}, labels: {{gpu-workload-type: training}}}}\nspec:\n  tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]\n  containers: [{{name: c, image: cuda, resources: {{limits: {{nvidia.com/gpu: 1}}}}}}]\n"
+    )
+}
+
+/// The JSON report of checking `text` alone, and its gpu-isolated-namespace
+/// result, which must be a rejection.
+fn isolated_namespace_rejection(text: &str) -> (Value, Value) {
+    let (_dir, f) = input_file("pod.yaml", text);
     let (code, report, _) = json_run(&[f.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "{report:#}");
     let r = results(&report)
         .iter()
         .find(|r| r["policy"] == "gpu-isolated-namespace")
-        .unwrap();
+        .unwrap()
+        .clone();
     assert_eq!(r["verdict"], "REJECT", "{r}");
+    (report, r)
+}
+
+#[test]
+fn namespace_missing_from_the_input_fails_closed_naming_it() {
+    require_wasm(&policies());
+    let (_, r) = isolated_namespace_rejection(&gpu_pod_in(Some("team-ghost"), ""));
     let message = r["message"].as_str().unwrap();
     assert!(message.contains("team-ghost"), "{message}");
     // and says the namespace was not in the input, rather than that it
@@ -357,16 +371,7 @@ fn namespace_missing_from_the_input_fails_closed_naming_it() {
         "{note}"
     );
     // A built-in namespace the input lacks: judged as a new cluster has it.
-    let (_dir, f) = input_file(
-        "pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers: [{name: c, image: cuda, resources: {limits: {nvidia.com/gpu: 1}}}]\n",
-    );
-    let (_, report, _) = json_run(&[f.to_str().unwrap()]);
-    let r = results(&report)
-        .iter()
-        .find(|r| r["policy"] == "gpu-isolated-namespace")
-        .unwrap();
-    assert_eq!(r["verdict"], "REJECT", "{r}");
+    let (report, r) = isolated_namespace_rejection(&gpu_pod_in(None, ""));
     assert!(
         r["note"].as_str().unwrap().starts_with(
             "namespace \"default\" is not in the input: it was checked as a new cluster has it, with no labels"
@@ -381,17 +386,9 @@ fn namespace_missing_from_the_input_fails_closed_naming_it() {
             .all(|r| r.get("note").is_none()),
         "{report:#}"
     );
-    // With the Namespace in the input, there is nothing to note.
-    let (_dir, f) = input_file(
-        "pod.yaml",
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: web}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers: [{name: c, image: cuda, resources: {limits: {nvidia.com/gpu: 1}}}]\n",
-    );
-    let (_, report, _) = json_run(&[f.to_str().unwrap()]);
-    let r = results(&report)
-        .iter()
-        .find(|r| r["policy"] == "gpu-isolated-namespace")
-        .unwrap();
-    assert_eq!(r["verdict"], "REJECT", "{r}");
+    // With the Namespace in the input (unlabelled), there is nothing to note.
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n---\n";
+    let (_, r) = isolated_namespace_rejection(&gpu_pod_in(Some("web"), namespace));
     assert!(r.get("note").is_none(), "{r}");
 }
 
