@@ -6,7 +6,7 @@
 //! ```text
 //! cargo run --release -p policy-bench -- [--quick] [--rounds N]
 //!     [--wasm-dir DIR] [--out FILE] [--policy NAME]... [--request LABEL]...
-//!     [--no-native] [--no-overhead]
+//!     [--no-native] [--no-overhead] [--no-evaluator]
 //! cargo run --release -p policy-bench -- --profile native|wasm|host-json
 //!     --policy NAME --request LABEL [--calls N]      # for valgrind/perf
 //! ```
@@ -45,6 +45,8 @@ struct Options {
     requests: Vec<String>,
     native: bool,
     overhead: bool,
+    /// Time the evaluator path (a fresh instance per evaluation).
+    evaluator: bool,
     profile: Option<String>,
     calls: usize,
 }
@@ -70,6 +72,7 @@ fn parse_args() -> Result<Options> {
         requests: Vec::new(),
         native: true,
         overhead: true,
+        evaluator: true,
         profile: None,
         calls: 20_000,
     };
@@ -85,6 +88,7 @@ fn parse_args() -> Result<Options> {
             "--request" => o.requests.push(value("--request")?),
             "--no-native" => o.native = false,
             "--no-overhead" => o.overhead = false,
+            "--no-evaluator" => o.evaluator = false,
             "--profile" => o.profile = Some(value("--profile")?),
             "--calls" => o.calls = value("--calls")?.parse().context("--calls")?,
             "-h" | "--help" => {
@@ -157,11 +161,10 @@ fn wasm_path(dir: &Path, policy: &str) -> PathBuf {
     dir.join(format!("{policy}.wasm"))
 }
 
-fn instantiate(
-    compiled: &CompiledPolicy,
-    policy: &PolicyInfo,
-    req: &Loaded,
-) -> Result<PolicyRunner> {
+/// What an instance of `policy` is given for `req`: its metadata's
+/// contextAwareResources and, when it reads the cluster, the request's
+/// replay session.
+fn instance_options(policy: &PolicyInfo, req: &Loaded) -> Result<PolicyOptions> {
     let metadata = policy_bench::policies::workspace_root()
         .join("policies")
         .join(policy.name)
@@ -170,7 +173,25 @@ fn instantiate(
     if policy.context_aware {
         options = options.host_capabilities(Arc::new(req.session.clone()));
     }
-    compiled.instantiate(options)
+    Ok(options)
+}
+
+fn instantiate(
+    compiled: &CompiledPolicy,
+    policy: &PolicyInfo,
+    req: &Loaded,
+) -> Result<PolicyRunner> {
+    compiled.instantiate(instance_options(policy, req)?)
+}
+
+/// One evaluation as policy-server's evaluator makes it: a fresh instance
+/// of the compiled module (instantiation and the waPC start-up), then one
+/// `validate` with the settings sent along, then the instance dropped.
+fn evaluate_fresh(compiled: &CompiledPolicy, options: &PolicyOptions, req: &Loaded) -> bool {
+    compiled
+        .instantiate(options.clone())
+        .and_then(|runner| runner.validate(&req.value, &settings()))
+        .is_ok()
 }
 
 /// One wasm call, failing on anything a benchmark must not silently time
@@ -264,6 +285,9 @@ fn main() -> Result<()> {
     // Compile and instantiate everything first (load time is its own column).
     let mut infos = Vec::new();
     let mut runners: Vec<(&PolicyInfo, &Loaded, PolicyRunner, String)> = Vec::new();
+    // For the evaluator path: each compiled module, and each instance's
+    // options made once, outside the timed calls.
+    let mut fresh: Vec<(&PolicyInfo, &Loaded, CompiledPolicy, PolicyOptions)> = Vec::new();
     for policy in &policies {
         let path = wasm_path(&options.wasm_dir, policy.name);
         let bytes = std::fs::metadata(&path)
@@ -306,8 +330,19 @@ fn main() -> Result<()> {
             compile: compiled.compile_time(),
             instantiate: instantiate_time.unwrap_or_default(),
         });
+        if options.evaluator {
+            for req in &requests {
+                fresh.push((
+                    policy,
+                    req,
+                    compiled.clone(),
+                    instance_options(policy, req)?,
+                ));
+            }
+        }
     }
     let noop = CompiledPolicy::from_bytes(&noop_guest::module()?, "no-op guest")?;
+    let noop_options = PolicyOptions::default();
     let noop_runners: Vec<(&Loaded, PolicyRunner)> = if options.overhead {
         requests
             .iter()
@@ -359,6 +394,25 @@ fn main() -> Result<()> {
     }
     if let Some((req, runner)) = &test_policy {
         jobs.push(Job::validate("test-policy", "test-policy", req, runner));
+    }
+    for (policy, req, compiled, instance) in &fresh {
+        jobs.push(Job::new(
+            "evaluator",
+            policy.name,
+            req.request.label,
+            move || evaluate_fresh(compiled, instance, req),
+        ));
+    }
+    if options.evaluator {
+        for req in &requests {
+            let (noop, noop_options) = (&noop, &noop_options);
+            jobs.push(Job::new(
+                "evaluator-noop",
+                "no-op guest",
+                req.request.label,
+                move || evaluate_fresh(noop, noop_options, req),
+            ));
+        }
     }
 
     let load_before = load_average();
@@ -456,6 +510,46 @@ fn cpu_model() -> String {
                 .map(|m| m.trim().to_owned())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
+}
+
+/// The evaluator-path table: each evaluation on a fresh instance, as
+/// policy-server's evaluator makes it, against a no-op guest on the same
+/// path (the floor no guest can go under).
+fn evaluator_table(out: &mut String, input: &ReportInput) {
+    let _ = writeln!(
+        out,
+        "\nEvaluator path: each evaluation on a fresh instance of the compiled module \
+         (instantiation, the waPC start-up `wapc_init`, one `validate` with the settings sent \
+         along, the instance dropped), as policy-server's evaluator runs a policy; the floor is \
+         a no-op guest (answers `{{\"accepted\":true}}`) on the same path. Warm: the wasm \
+         median of the first table (one instance kept).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| policy | request | evaluator median µs | evaluator p99 µs | no-op floor median µs | x floor | above floor µs | warm median µs |\n|---|---|--:|--:|--:|--:|--:|--:|"
+    );
+    for (policy, req, _, _) in input.runners {
+        let label = req.request.label;
+        let path = summary(input.jobs, "evaluator", policy.name, label);
+        let floor = summary(input.jobs, "evaluator-noop", "no-op guest", label);
+        let warm = summary(input.jobs, "wasm", policy.name, label);
+        let (ratio, above) = match (&path, &floor) {
+            (Some(p), Some(f)) if f.median_us > 0.0 => (
+                format!("{:.2}", p.median_us / f.median_us),
+                us(p.median_us - f.median_us),
+            ),
+            _ => ("-".to_owned(), "-".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {label} | {} | {} | {} | {ratio} | {above} | {} |",
+            policy.name,
+            cell(path, |s| us(s.median_us)),
+            cell(path, |s| us(s.p99_us)),
+            cell(floor, |s| us(s.median_us)),
+            cell(warm, |s| us(s.median_us)),
+        );
+    }
 }
 
 struct ReportInput<'a> {
@@ -621,6 +715,10 @@ fn render(input: &ReportInput) -> String {
                 us(s.median_us)
             );
         }
+    }
+
+    if o.evaluator {
+        evaluator_table(&mut out, input);
     }
 
     let _ = writeln!(out, "\nRequests (tools/policy-bench/data/):\n");
