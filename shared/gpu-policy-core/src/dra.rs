@@ -259,7 +259,7 @@ impl ClaimDevices {
 
     /// Reads the spec of a ResourceClaim (`spec`) from its JSON.
     pub fn from_claim_json(json: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice::<ResourceClaimObject>(json).map(|c| Self::from_spec(c.spec))
+        from_json::<ResourceClaimObject>(json).map(|c| Self::from_spec(c.spec))
     }
 
     /// Every alternative of every request, in order.
@@ -270,8 +270,7 @@ impl ClaimDevices {
     /// Reads the claim spec of a ResourceClaimTemplate (`spec.spec`) from
     /// its JSON.
     pub fn from_template_json(json: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice::<ResourceClaimTemplateObject>(json)
-            .map(|t| Self::from_spec(t.spec.spec))
+        from_json::<ResourceClaimTemplateObject>(json).map(|t| Self::from_spec(t.spec.spec))
     }
 
     /// The alternatives a container's `resources.claims[].request` makes
@@ -318,6 +317,15 @@ impl ClaimDevices {
         }
         (!classes.is_empty()).then_some(GpuDemand { classes, devices })
     }
+}
+
+/// Reads a claim object the host sent. Through `serde_json::from_str`, as
+/// an admitted claim is read ([`parse_object`]): every deserializer type
+/// instantiates the claim structs' deserializers once more in the wasm
+/// module, and a slice reader would be a third.
+fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
+    let text = std::str::from_utf8(json).map_err(serde::de::Error::custom)?;
+    serde_json::from_str(text)
 }
 
 /// `selectors[].cel.expression`, with each selector's index (selectors
