@@ -100,6 +100,9 @@ pub struct PolicyConfig {
     /// For a namespaced AdmissionPolicy(Group): the only namespace it sees.
     pub only_namespace: Option<String>,
     pub body: Body,
+    /// What it enforces (SARIF's rule text): a project policy's
+    /// metadata.yml description, or which members a group combines how.
+    pub description: Option<String>,
 }
 
 /// A policy from `--policies` that cannot be run offline.
@@ -131,7 +134,7 @@ pub fn defaults() -> Result<PolicySet> {
             .with_context(|| format!("{path} is missing: rebuild gpu-policy-check"))?;
         // metadata.yml's rules, mutating and contextAwareResources read as a
         // policy's spec would be.
-        let metadata: PolicySpec =
+        let mut metadata: PolicySpec =
             serde_yaml::from_str(text).with_context(|| format!("cannot read rules from {path}"))?;
         set.policies.push(PolicyConfig {
             name: policy.to_owned(),
@@ -149,6 +152,7 @@ pub fn defaults() -> Result<PolicySet> {
                 settings: Value::Object(serde_json::Map::new()),
                 context_aware_resources: metadata.context_aware_resources,
             }),
+            description: metadata.annotations.remove(DESCRIPTION),
         });
     }
     Ok(set)
@@ -176,6 +180,17 @@ pub fn project_policy(module: &str) -> Option<&'static str> {
     project_policies().find(|p| *p == last)
 }
 
+/// The metadata.yml annotation that says what a policy enforces.
+const DESCRIPTION: &str = "io.kubewarden.policy.description";
+
+/// What project policy `policy` enforces: its built-in metadata.yml's
+/// description.
+fn project_description(policy: &str) -> Option<String> {
+    let text = crate::modules::embedded(policy)?.metadata_yml;
+    let mut metadata: PolicySpec = serde_yaml::from_str(text).ok()?;
+    metadata.annotations.remove(DESCRIPTION)
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct PolicySpec {
@@ -192,6 +207,8 @@ struct PolicySpec {
     policies: Option<BTreeMap<String, GroupMemberSpec>>,
     expression: Option<String>,
     message: Option<String>,
+    // metadata.yml (a policy's own, not a spec's)
+    annotations: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -290,6 +307,7 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
         .starts_with("AdmissionPolicy")
         .then(|| object.meta("namespace").unwrap_or("default").to_owned());
 
+    let mut description = None;
     let body = if kind.ends_with("Group") {
         let Some(members_spec) = spec.policies else {
             bail!("{kind} {name} has no spec.policies");
@@ -349,6 +367,11 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
                 None
             }
         };
+        let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+        description = Some(format!(
+            "Policy group of {} combined as `{expression_text}`.",
+            names.join(", ")
+        ));
         Body::Group {
             members,
             expression,
@@ -370,6 +393,9 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
             });
             return Ok(());
         };
+        if let Wasm::Project(policy) = &wasm {
+            description = project_description(policy);
+        }
         Body::Single(Member {
             name: name.clone(),
             wasm: Some(wasm),
@@ -388,6 +414,7 @@ fn add_policy(object: &InputObject, set: &mut PolicySet) -> Result<()> {
         mutating: spec.mutating,
         only_namespace,
         body,
+        description,
     });
     Ok(())
 }

@@ -147,35 +147,6 @@ impl Outcome {
     }
 }
 
-/// What a policy enforces: a project policy's metadata.yml description
-/// (built into the binary), or what a group combines.
-fn description(config: &PolicyConfig) -> Option<String> {
-    match &config.body {
-        Body::Single(member) => {
-            let Some(Wasm::Project(name)) = &member.wasm else {
-                return None;
-            };
-            let metadata: Value =
-                serde_yaml::from_str(crate::modules::embedded(name)?.metadata_yml).ok()?;
-            metadata
-                .pointer("/annotations/io.kubewarden.policy.description")?
-                .as_str()
-                .map(str::to_owned)
-        }
-        Body::Group {
-            members,
-            expression_text,
-            ..
-        } => {
-            let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
-            Some(format!(
-                "Policy group of {} combined as `{expression_text}`.",
-                names.join(", ")
-            ))
-        }
-    }
-}
-
 /// Whether a member of the policy may read Namespaces.
 fn reads_namespaces(config: &PolicyConfig) -> bool {
     config.body.members().iter().any(|m| {
@@ -308,7 +279,7 @@ impl Engine {
             descriptions: self
                 .policies
                 .iter()
-                .filter_map(|p| Some((p.config.name.clone(), description(&p.config)?)))
+                .filter_map(|p| Some((p.config.name.clone(), p.config.description.clone()?)))
                 .collect(),
             ..Outcome::default()
         };
