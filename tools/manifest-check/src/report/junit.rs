@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::evaluate::{Finding, Outcome, Verdict};
+use crate::locate;
 
 /// XML text escaping (attributes and content); control characters other
 /// than tab/newline are not allowed in XML 1.0 and are dropped.
@@ -84,16 +85,18 @@ pub(super) fn render(outcome: &Outcome) -> String {
                 Some(note) => format!("{message}\nnote: {note}"),
                 None => message,
             };
-            // The summary: the first line, and with several violations
-            // (`N violations:` a line, then one a line) the first of them.
+            // The summary: the first violation's first line, with the count
+            // when there are several.
             let original = f.message.clone().unwrap_or_default();
-            let mut lines = original.lines();
-            let mut first_line = lines.next().unwrap_or_default().to_owned();
-            if first_line.ends_with(" violations:")
-                && let Some(next) = lines.next()
-            {
-                first_line = format!("{first_line} {next}");
-            }
+            let violations = locate::violations(&original);
+            let first = violations
+                .first()
+                .and_then(|v| v.lines().next())
+                .unwrap_or_default();
+            let first_line = match violations.len() {
+                0 | 1 => first.to_owned(),
+                n => format!("{n} violations: {first}"),
+            };
             let first_line = first_line.as_str();
             let patch = f
                 .patch

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::TableOptions;
 use crate::evaluate::{CheckedObject, Finding, Outcome, Verdict};
+use crate::locate;
 
 const HEADERS: [&str; 4] = ["OBJECT", "POLICY", "VERDICT", "MESSAGE"];
 const GAP: &str = "  ";
@@ -77,19 +78,11 @@ impl Row {
 /// leading field path (`spec.containers[0] "x": `) that would fill the
 /// narrow column; the full text is printed below the table.
 fn short(message: &str) -> String {
-    let mut lines = message.lines();
-    let first = lines.next().unwrap_or_default();
-    // Several violations: `N violations:`, then `[1] ...` a line each.
-    let count = first
-        .strip_suffix(" violations:")
-        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    let rest = match count {
-        Some(_) => {
-            let second = lines.next().unwrap_or_default();
-            second.strip_prefix("[1] ").unwrap_or(second)
-        }
-        None => first,
-    };
+    let violations = locate::violations(message);
+    let first = violations
+        .first()
+        .and_then(|v| v.lines().next())
+        .unwrap_or_default();
     let looks_like_path = |p: &str| {
         let path = p.split(' ').next().unwrap_or_default();
         (path.contains('.') || path.contains('['))
@@ -97,13 +90,13 @@ fn short(message: &str) -> String {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || ".[]_-/\"'".contains(c))
     };
-    let text = match rest.split_once(": ") {
+    let text = match first.split_once(": ") {
         Some((prefix, reason)) if looks_like_path(prefix) => reason,
-        _ => rest,
+        _ => first,
     };
-    match count {
-        Some(n) => format!("({n} violations) {text}"),
-        None => text.to_owned(),
+    match violations.len() {
+        0 | 1 => text.to_owned(),
+        n => format!("({n} violations) {text}"),
     }
 }
 
