@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod dra;
 pub mod entry;
 pub mod host;
+pub mod json_path;
 pub mod labels;
 pub mod pod;
 pub mod policy;

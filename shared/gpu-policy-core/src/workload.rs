@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::json_path;
 use crate::pod::{
     Container, NodeSelectorRequirement, ObjectMeta, PodResourceClaim, PodSpec, null_as_default,
 };
@@ -425,24 +426,16 @@ pub(crate) fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violati
             Violation::new("object", "is not a JSON object").fix("send a valid Kubernetes object")
         );
     }
-    // The fast path carries no path bookkeeping; only a failure pays for a
-    // second, path-tracking parse to name the field.
-    serde_json::from_str(json).map_err(|_| {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        match serde_path_to_error::deserialize::<_, T>(de) {
-            Err(e) => Violation::new(
-                object_path(&e.path().to_string()),
-                format!("cannot be read: {}", e.inner()),
-            )
-            .fix("send a valid Kubernetes object"),
-            Ok(_) => {
-                Violation::new("object", "cannot be read").fix("send a valid Kubernetes object")
-            }
-        }
+    // The parse carries no path bookkeeping; only a failure pays for finding
+    // the field, from the error's position.
+    serde_json::from_str(json).map_err(|e| {
+        let path = json_path::path_at(json, json_path::offset_of(json, e.line(), e.column()));
+        Violation::new(object_path(&path), format!("cannot be read: {e}"))
+            .fix("send a valid Kubernetes object")
     })
 }
 
-/// `serde_path_to_error` says `.` for the root; messages say `object`.
+/// The root has no path; messages say `object`.
 fn object_path(path: &str) -> String {
     if path.is_empty() || path == "." {
         "object".to_owned()
@@ -727,6 +720,88 @@ mod tests {
         let w =
             Workload::from_json(WorkloadKind::CronJob, r#"{"spec": {"jobTemplate": {}}}"#).unwrap();
         assert_eq!(w.containers().count(), 0);
+    }
+
+    /// Every value of a realistic Deployment replaced, one at a time, by
+    /// each JSON type: wherever the parse fails, the field named from the
+    /// error's position is the one serde_path_to_error tracks during the
+    /// parse (compact and pretty-printed text).
+    #[test]
+    fn error_paths_agree_with_a_path_tracking_parse() {
+        use serde_json::{Value, json};
+        let object = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "t", "namespace": "ml", "labels": {"app": "t"},
+                "annotations": {"cdi.k8s.io/x": "nvidia.com/gpu=0"},
+                "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"replicas": 2, "template": {
+                "metadata": {"labels": {"app": "t"}},
+                "spec": {
+                    "nodeSelector": {"sku": "gpu"},
+                    "tolerations": [{"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
+                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In", "values": ["a"]}]}]}}},
+                    "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "t"}],
+                    "volumes": [{"name": "dev", "hostPath": {"path": "/dev/nvidia0"}}],
+                    "securityContext": {"runAsNonRoot": true},
+                    "initContainers": [{"name": "i", "image": "busybox"}],
+                    "containers": [{"name": "c", "image": "cuda",
+                        "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}],
+                        "envFrom": [{"configMapRef": {"name": "m"}}],
+                        "securityContext": {"privileged": false},
+                        "volumeMounts": [{"name": "dev", "mountPath": "/dev/nvidia0"}],
+                        "resources": {"limits": {"nvidia.com/gpu": "1", "cpu": 2},
+                            "requests": {"nvidia.com/gpu": 1}, "claims": [{"name": "gpu"}]}}]}}}
+        });
+        let mut pointers = Vec::new();
+        fn walk(v: &Value, at: String, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => m.iter().for_each(|(k, v)| {
+                    walk(
+                        v,
+                        format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    )
+                }),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| walk(v, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+            out.push(at);
+        }
+        walk(&object, String::new(), &mut pointers);
+        let replacements = [
+            json!(7),
+            json!("x"),
+            json!(true),
+            json!({}),
+            json!([]),
+            json!(-1.5),
+        ];
+        let mut failures = 0;
+        for pointer in pointers.iter().filter(|p| !p.is_empty()) {
+            for replacement in &replacements {
+                let mut bad = object.clone();
+                *bad.pointer_mut(pointer).unwrap() = replacement.clone();
+                for text in [bad.to_string(), serde_json::to_string_pretty(&bad).unwrap()] {
+                    let de = &mut serde_json::Deserializer::from_str(&text);
+                    let Err(tracked) = serde_path_to_error::deserialize::<_, TemplatedObject>(de)
+                    else {
+                        continue;
+                    };
+                    failures += 1;
+                    let err = parse_object::<TemplatedObject>(&text).err().unwrap();
+                    assert_eq!(
+                        err.path,
+                        object_path(&tracked.path().to_string()),
+                        "{pointer} = {replacement}"
+                    );
+                }
+            }
+        }
+        assert!(failures > 100, "only {failures} failing parses");
     }
 
     #[test]
