@@ -105,6 +105,37 @@ pub fn admission_request(
     })
 }
 
+/// A CREATE request for `object`, a `resource` (plural, as the API server
+/// names it): group, version, kind, name and namespace are the object's own.
+pub fn create_request(resource: &str, object: Value) -> Value {
+    let text = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let [api_version, kind, name, namespace] = [
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+    ]
+    .map(text);
+    let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+    admission_request(
+        group,
+        version,
+        &kind,
+        resource,
+        "CREATE",
+        &name,
+        &namespace,
+        object,
+        Value::Null,
+    )
+}
+
 /// A CREATE request for a workload of `kind` named `name` in `namespace`.
 pub fn workload_request(
     kind: WorkloadKind,
@@ -113,36 +144,24 @@ pub fn workload_request(
     pod_metadata: Value,
     pod_spec: Value,
 ) -> Value {
-    let (group, version) = (kind.group(), kind.version());
     let object = workload_object(
-        group,
-        version,
+        kind.group(),
+        kind.version(),
         kind.name(),
         name,
         namespace,
         pod_metadata,
         pod_spec,
     );
-    admission_request(
-        group,
-        version,
-        kind.name(),
-        kind.resource(),
-        "CREATE",
-        name,
-        namespace,
-        object,
-        Value::Null,
-    )
+    create_request(kind.resource(), object)
 }
 
 /// A CREATE request for a DRA object of `kind` named `name` with `spec`
 /// (a template's is `{"spec": <claim spec>}`), in namespace `ml` when the
 /// kind is namespaced.
 pub fn dra_request(kind: DraKind, name: &str, spec: Value) -> Value {
-    let namespace = if kind.namespaced() { "ml" } else { "" };
     let metadata = if kind.namespaced() {
-        json!({"name": name, "namespace": namespace})
+        json!({"name": name, "namespace": "ml"})
     } else {
         json!({"name": name})
     };
@@ -152,17 +171,7 @@ pub fn dra_request(kind: DraKind, name: &str, spec: Value) -> Value {
         "metadata": metadata,
         "spec": spec,
     });
-    admission_request(
-        DraKind::GROUP,
-        DraKind::VERSION,
-        kind.name(),
-        kind.resource(),
-        "CREATE",
-        name,
-        namespace,
-        object,
-        Value::Null,
-    )
+    create_request(kind.resource(), object)
 }
 
 /// A `Pod` CREATE request with `pod_spec`, the shortest way to a request.

@@ -19,10 +19,7 @@ pub(super) fn check(
     compiled: &Compiled,
     cluster: &Cluster,
 ) -> Outcome {
-    let Compiled {
-        settings,
-        catalogue,
-    } = compiled;
+    let (settings, catalogue) = (&compiled.settings, &compiled.catalogue);
     let Some(demand) = claim.gpu_demand(catalogue) else {
         return Outcome::Accept;
     };

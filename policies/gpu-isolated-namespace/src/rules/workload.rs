@@ -19,10 +19,7 @@ pub(super) fn check(
     compiled: &Compiled,
     cluster: &Cluster,
 ) -> Outcome {
-    let Compiled {
-        settings,
-        catalogue,
-    } = compiled;
+    let (settings, catalogue) = (&compiled.settings, &compiled.catalogue);
     let uses_gpu = catalogue.workload_uses_gpu(workload);
     if !uses_gpu && workload.spec.resource_claims.is_empty() {
         return Outcome::Accept;
