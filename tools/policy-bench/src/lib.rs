@@ -3,6 +3,7 @@
 //! `.wasm` size and load time. See README.md in this folder.
 
 pub mod noop_guest;
+pub mod phases;
 pub mod policies;
 pub mod stats;
 pub mod timing;
