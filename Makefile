@@ -80,11 +80,18 @@ check: build
 	@$(EMBED_BUILT) $(CARGO) build --release -q -p manifest-check
 	target/release/gpu-policy-check $(CHECK_ARGS) $(MANIFESTS)
 
-## bench: speed and size of every policy, wasm through the waPC host against native (writes target/bench/report.md)
+## bench: speed and size of every policy: warm and evaluator path through the waPC host, native, instructions, kwctl bench (target/bench/)
 # Prints a markdown table and writes target/bench/report.md; never part of
 # make test. See tools/policy-bench/README.md.
+# Then instruction counts (callgrind, when valgrind is installed) and, when
+# kwctl is installed, kwctl bench of the annotated modules against the
+# no-op guest.
 bench: build build-fixtures
 	$(CARGO) run --release -q -p policy-bench -- --out target/bench/report.md
+	tools/policy-bench/instructions.sh | tee target/bench/instructions.md
+	@if command -v $(KWCTL) >/dev/null 2>&1; then $(MAKE) -s annotate && \
+	  KWCTL=$(KWCTL) tools/policy-bench/kwctl-bench.sh | tee target/bench/kwctl.md; \
+	else echo "kwctl is not installed: no kwctl bench"; fi
 
 ## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests
 test: fmt-check lint unit-test wasm-unit-test test-wasm

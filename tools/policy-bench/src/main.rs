@@ -26,7 +26,7 @@ use policy_bench::{noop_guest, phases};
 use policy_cases::InMemoryCluster;
 use policy_registry::POLICIES;
 use policy_runner::{
-    CompiledPolicy, HostCallOutcome, PolicyOptions, PolicyRunner, ReplaySession,
+    CompiledPolicy, HostCallOutcome, ModuleCache, PolicyOptions, PolicyRunner, ReplaySession,
     ValidationResponse, admission_request,
 };
 use serde_json::{Value, json};
@@ -49,6 +49,8 @@ struct Options {
     evaluator: bool,
     profile: Option<String>,
     calls: usize,
+    /// Write the no-op guest's module here and stop (for kwctl bench).
+    write_noop: Option<PathBuf>,
 }
 
 impl Options {
@@ -75,6 +77,7 @@ fn parse_args() -> Result<Options> {
         evaluator: true,
         profile: None,
         calls: 20_000,
+        write_noop: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -91,6 +94,7 @@ fn parse_args() -> Result<Options> {
             "--no-evaluator" => o.evaluator = false,
             "--profile" => o.profile = Some(value("--profile")?),
             "--calls" => o.calls = value("--calls")?.parse().context("--calls")?,
+            "--write-noop" => o.write_noop = Some(PathBuf::from(value("--write-noop")?)),
             "-h" | "--help" => {
                 println!("{}", include_str!("../README.md"));
                 std::process::exit(0);
@@ -268,6 +272,10 @@ struct ModuleInfo {
 
 fn main() -> Result<()> {
     let options = parse_args()?;
+    if let Some(path) = &options.write_noop {
+        return std::fs::write(path, noop_guest::module()?)
+            .with_context(|| format!("writing {}", path.display()));
+    }
     if let Some(mode) = options.profile.clone() {
         return profile(&options, &mode);
     }
@@ -851,32 +859,51 @@ fn profile(options: &Options, mode: &str) -> Result<()> {
                 black_box(runner.validate(&req.value, &settings())?);
             }
         }
-        // One fresh instance per call, as policy-server evaluates, timed
-        // step by step.
-        "evaluator" | "evaluator-noop" => {
-            let (compiled, instance) = if mode == "evaluator" {
-                let path = wasm_path(&options.wasm_dir, policy.name);
+        // One fresh instance per call, as policy-server evaluates. The
+        // module comes from the benchmark's module cache (compiled once, not
+        // again under valgrind, where compiling takes minutes).
+        "evaluator" | "evaluator-noop" | "evaluator-steps" => {
+            let cache = ModuleCache::in_dir(options.out.with_file_name("module-cache"))?;
+            let (compiled, instance) = if mode == "evaluator-noop" {
+                let noop = noop_guest::module()?;
                 (
-                    CompiledPolicy::from_file(path)?,
-                    instance_options(policy, &req)?,
+                    CompiledPolicy::from_bytes_cached(&noop, "no-op guest", &cache)?,
+                    PolicyOptions::default(),
                 )
             } else {
-                let noop = CompiledPolicy::from_bytes(&noop_guest::module()?, "no-op guest")?;
-                (noop, PolicyOptions::default())
+                let path = wasm_path(&options.wasm_dir, policy.name);
+                (
+                    CompiledPolicy::from_file_cached(path, &cache)?,
+                    instance_options(policy, &req)?,
+                )
             };
-            let p = phases::measure(&compiled, &instance, &req.value, &settings(), options.calls)?;
-            eprintln!(
-                "medians: instantiate {:.1} µs, validate {:.1} µs, drop {:.1} µs; \
-                 page faults per evaluation: {:.1}, {:.1}, {:.1}",
-                p.instantiate_us, p.validate_us, p.drop_us, p.faults[0], p.faults[1], p.faults[2]
-            );
+            if mode == "evaluator-steps" {
+                let p =
+                    phases::measure(&compiled, &instance, &req.value, &settings(), options.calls)?;
+                eprintln!(
+                    "medians: instantiate {:.1} µs, validate {:.1} µs, drop {:.1} µs; \
+                     page faults per evaluation: {:.1}, {:.1}, {:.1}",
+                    p.instantiate_us,
+                    p.validate_us,
+                    p.drop_us,
+                    p.faults[0],
+                    p.faults[1],
+                    p.faults[2]
+                );
+            } else {
+                for _ in 0..options.calls {
+                    black_box(evaluate_fresh(&compiled, &instance, &req));
+                }
+            }
         }
         "host-json" => {
             for _ in 0..options.calls {
                 black_box(host_json(black_box(&req.value))?);
             }
         }
-        other => bail!("--profile native|wasm|evaluator|evaluator-noop|host-json, not {other}"),
+        other => bail!(
+            "--profile native|wasm|evaluator|evaluator-noop|evaluator-steps|host-json, not {other}"
+        ),
     }
     let elapsed = start.elapsed();
     #[allow(clippy::cast_precision_loss)]
