@@ -4,6 +4,7 @@
 //! (`deviceclass.resource.kubernetes.io/<class>`) when the class is a GPU
 //! class.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -110,9 +111,10 @@ pub fn is_extended_resource_name(name: &str) -> bool {
     name.contains('/') && !name.contains("kubernetes.io/") && !name.starts_with("requests.")
 }
 
-/// A resource name pattern: a name with any number of `*` wildcards.
+/// A resource name pattern: a name with any number of `*` wildcards. The
+/// defaults are borrowed: settings are compiled on every request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourcePattern(String);
+pub struct ResourcePattern(Cow<'static, str>);
 
 impl ResourcePattern {
     /// Checks and builds a pattern. A pattern must name a domain-prefixed
@@ -142,7 +144,7 @@ impl ResourcePattern {
                 "{pattern:?}: character {bad:?} cannot appear in a resource name"
             ));
         }
-        Ok(ResourcePattern(pattern.to_owned()))
+        Ok(ResourcePattern(Cow::Owned(pattern.to_owned())))
     }
 
     /// Whether `name` matches, `*` standing for any run of characters.
@@ -197,7 +199,7 @@ fn check_device_class(pattern: &str) -> Result<(), String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuCatalogue {
     patterns: Vec<ResourcePattern>,
-    device_classes: Vec<String>,
+    device_classes: Vec<Cow<'static, str>>,
 }
 
 impl Default for GpuCatalogue {
@@ -205,9 +207,9 @@ impl Default for GpuCatalogue {
         GpuCatalogue {
             patterns: DEFAULT_GPU_RESOURCES
                 .iter()
-                .map(|p| ResourcePattern((*p).to_owned()))
+                .map(|p| ResourcePattern(Cow::Borrowed(p)))
                 .collect(),
-            device_classes: DEFAULT_GPU_DEVICE_CLASSES.map(str::to_owned).to_vec(),
+            device_classes: DEFAULT_GPU_DEVICE_CLASSES.map(Cow::Borrowed).to_vec(),
         }
     }
 }
@@ -232,8 +234,8 @@ impl GpuCatalogue {
     pub fn with_device_classes(mut self, extra: &[String]) -> Result<Self, String> {
         for (i, entry) in extra.iter().enumerate() {
             check_device_class(entry).map_err(|e| format!("gpuDeviceClasses[{i}]: {e}"))?;
-            if !self.device_classes.contains(entry) {
-                self.device_classes.push(entry.clone());
+            if !self.device_classes.iter().any(|c| c == entry) {
+                self.device_classes.push(Cow::Owned(entry.clone()));
             }
         }
         Ok(self)
