@@ -38,24 +38,33 @@ pub fn evaluate(
     compiled: &Compiled,
     cluster: &dyn KubernetesHost,
 ) -> Outcome {
-    let workload = match Admitted::from_request(request) {
-        Ok(Some(Admitted::Workload(workload))) => workload,
-        Ok(Some(Admitted::Claim(claim))) => {
-            return Outcome::from_violations(check_claim(&claim, compiled));
+    match Admitted::from_request(request) {
+        Ok(Some(Admitted::Workload(workload))) => {
+            check_workload(request, &workload, compiled, cluster)
         }
-        Ok(Some(Admitted::DeviceClass(_)) | None) => return Outcome::Accept,
-        Err(violation) => return Outcome::Reject(vec![violation]),
-    };
-    let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
+        Ok(Some(Admitted::Claim(claim))) => Outcome::from_violations(check_claim(&claim, compiled)),
+        Ok(Some(Admitted::DeviceClass(_)) | None) => Outcome::Accept,
+        Err(violation) => Outcome::Reject(vec![violation]),
+    }
+}
+
+/// A workload: its limits against its GPU use, then device access.
+fn check_workload(
+    request: &AdmissionRequest,
+    workload: &Workload,
+    compiled: &Compiled,
+    cluster: &dyn KubernetesHost,
+) -> Outcome {
+    let claims = PodClaims::resolve(cluster, claim_namespace(request, workload), workload);
     let mut warnings: Vec<String> = claims
         .unresolved()
         .map(|(claim, e)| claim.unresolved_warning(e, "a container using it counts as asking for a device, so GPU targeting without a GPU limit is accepted, and its devices are not counted against the caps"))
         .collect();
-    let checked = check(&workload, &claims, compiled);
+    let checked = check(workload, &claims, compiled);
     let mut violations = checked.violations;
     if compiled.settings.check_device_access {
         let pod = device_access::Pod {
-            workload: &workload,
+            workload,
             gpu_pod: checked.gpu_pod,
             has_gpu: &checked.has_gpu,
         };

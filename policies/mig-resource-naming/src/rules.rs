@@ -30,25 +30,34 @@ pub fn evaluate(
     compiled: &Compiled,
     cluster: &dyn KubernetesHost,
 ) -> Outcome {
-    let workload = match Admitted::from_request(request) {
-        Ok(Some(Admitted::Workload(w))) => w,
-        Ok(Some(Admitted::Claim(claim))) => {
-            let found = dra::check_claim(&claim, compiled);
-            return Outcome::from_findings(found.violations, found.warnings);
+    let found = match Admitted::from_request(request) {
+        Ok(Some(Admitted::Workload(workload))) => {
+            check_workload(request, &workload, compiled, cluster)
         }
+        Ok(Some(Admitted::Claim(claim))) => dra::check_claim(&claim, compiled),
         Ok(Some(Admitted::DeviceClass(class))) => {
-            let found = dra::check_device_class(&class, &compiled.settings);
-            return Outcome::from_findings(found.violations, found.warnings);
+            dra::check_device_class(&class, &compiled.settings)
         }
         Ok(None) => return Outcome::Accept,
-        Err(v) => return Outcome::Reject(vec![v]),
+        Err(violation) => return Outcome::Reject(vec![violation]),
     };
-    let claims = PodClaims::resolve(cluster, claim_namespace(request, &workload), &workload);
+    Outcome::from_findings(found.violations, found.warnings)
+}
+
+/// A workload: its names and node product, with the profiles its claims
+/// select.
+fn check_workload(
+    request: &AdmissionRequest,
+    workload: &Workload,
+    compiled: &Compiled,
+    cluster: &dyn KubernetesHost,
+) -> Findings {
+    let claims = PodClaims::resolve(cluster, claim_namespace(request, workload), workload);
     let claimed = dra::pod_claim_profiles(&claims, compiled);
-    let mut findings = check_all(&workload, &compiled.settings, &claimed.profiles);
+    let mut findings = check_all(workload, &compiled.settings, &claimed.profiles);
     findings.violations.extend(claimed.violations);
     findings.warnings.extend(claimed.warnings);
-    Outcome::from_findings(findings.violations, findings.warnings)
+    findings
 }
 
 /// Every violation in a workload's resource names and node product.

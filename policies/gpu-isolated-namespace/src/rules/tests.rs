@@ -138,6 +138,15 @@ fn pod(namespace: &str, labels: Value, resources: Value) -> Value {
     workload("Pod", namespace, labels, resources)
 }
 
+/// The message for a one-GPU training pod in `namespace`, default settings.
+fn training_pod_message(namespace: &str, cluster: &Fake) -> String {
+    message(&run(
+        &pod(namespace, training(), gpu("1")),
+        &Settings::default(),
+        cluster,
+    ))
+}
+
 fn training() -> Value {
     json!({"gpu-workload-type": "training"})
 }
@@ -218,8 +227,7 @@ fn unlabelled_namespace_is_rejected_with_the_label_to_set() {
     let mut cluster = Fake::default();
     cluster.namespace("research", json!({"team": "a"}));
     cluster.network_policies.push(deny_all("deny"));
-    let req = pod("research", training(), gpu("1"));
-    let m = message(&run(&req, &Settings::default(), &cluster));
+    let m = training_pod_message("research", &cluster);
     assert_eq!(
         m,
         "metadata.namespace: namespace \"research\" is not a GPU namespace: it has no label gpu-workload-type (fix: kubectl label namespace research gpu-workload-type=training)"
@@ -361,8 +369,7 @@ fn request_namespace_is_authoritative() {
 #[test]
 fn namespace_lookup_failures_fail_closed() {
     let cluster = Fake::default();
-    let req = pod("ghost", training(), gpu("1"));
-    let m = message(&run(&req, &Settings::default(), &cluster));
+    let m = training_pod_message("ghost", &cluster);
     assert_eq!(
         m,
         "metadata.namespace: cannot read Namespace \"ghost\" to check its gpu-workload-type label: it does not exist (fix: create namespace \"ghost\" labelled gpu-workload-type=training)"
@@ -373,7 +380,7 @@ fn namespace_lookup_failures_fail_closed() {
         namespace_error: Some("connection refused".into()),
         ..Fake::default()
     };
-    let m = message(&run(&req, &Settings::default(), &cluster));
+    let m = training_pod_message("ghost", &cluster);
     assert!(m.contains("cannot read Namespace \"ghost\""), "{m}");
     assert!(
         m.ends_with("label: the Kubernetes API could not be reached (fix: retry when the Kubernetes API answers)"),
@@ -386,8 +393,7 @@ fn namespace_lookup_failures_fail_closed() {
 fn network_policy_list_failure_fails_closed() {
     let mut cluster = Fake::gpu_namespace("ml-training", "training");
     cluster.network_policy_error = Some("forbidden: networkpolicies".into());
-    let req = pod("ml-training", training(), gpu("1"));
-    let m = message(&run(&req, &Settings::default(), &cluster));
+    let m = training_pod_message("ml-training", &cluster);
     assert_eq!(
         m,
         "metadata.namespace: cannot list the NetworkPolicies of namespace \"ml-training\" to find its default-deny: the policy may not read it (contextAwareResources of the policy, or RBAC) (fix: grant the policy networking.k8s.io/v1/NetworkPolicy in its contextAwareResources (and the policy server RBAC to read it))"
@@ -510,6 +516,12 @@ fn np_request(operation: &str, old: Option<Value>, new: Option<Value>, name: &st
     r
 }
 
+/// A DELETE of the NetworkPolicy `default-deny-all` (deny all ingress).
+fn delete_default_deny() -> Value {
+    let old = deny_all("default-deny-all");
+    np_request("DELETE", Some(old), None, "default-deny-all")
+}
+
 fn np(name: &str, spec: Value) -> Value {
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": "ml"}, "spec": spec})
 }
@@ -530,12 +542,7 @@ fn deleting_the_only_default_deny_is_rejected() {
             json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 53}]}]}),
         ),
     ]);
-    let req = np_request(
-        "DELETE",
-        Some(deny_all("default-deny-all")),
-        None,
-        "default-deny-all",
-    );
+    let req = delete_default_deny();
     assert_eq!(
         message(&run(&req, &Settings::default(), &cluster)),
         "metadata.name: NetworkPolicy \"default-deny-all\" is the only default-deny of GPU namespace \"ml\" (gpu-workload-type=training); deleting it would leave the GPU workloads there open to all traffic (fix: first create NetworkPolicy \"default-deny\" in namespace \"ml\" with podSelector: {} and policyTypes: [Ingress, Egress], like the default-deny-all of examples/workloads/ml-training-namespace.yaml)"
@@ -552,12 +559,7 @@ fn deleting_the_only_default_deny_is_rejected() {
 #[test]
 fn deleting_one_of_two_default_denies_is_accepted() {
     let cluster = gpu_ns_with(vec![deny_all("default-deny-all"), deny_all("baseline")]);
-    let req = np_request(
-        "DELETE",
-        Some(deny_all("default-deny-all")),
-        None,
-        "default-deny-all",
-    );
+    let req = delete_default_deny();
     assert_eq!(run(&req, &Settings::default(), &cluster), Outcome::Accept);
 }
 
@@ -581,12 +583,7 @@ fn deleting_another_policy_needs_no_lookup() {
 fn deleting_in_a_non_gpu_namespace_is_accepted() {
     let mut cluster = Fake::default();
     cluster.namespace("ml", json!({"team": "web"}));
-    let req = np_request(
-        "DELETE",
-        Some(deny_all("default-deny-all")),
-        None,
-        "default-deny-all",
-    );
+    let req = delete_default_deny();
     assert_eq!(run(&req, &Settings::default(), &cluster), Outcome::Accept);
     assert_eq!(cluster.calls(), ["get Namespace ml"]);
 }
@@ -671,12 +668,7 @@ fn harmless_updates_are_accepted_without_lookups() {
 
 #[test]
 fn network_policy_lookup_failures_fail_closed() {
-    let req = np_request(
-        "DELETE",
-        Some(deny_all("default-deny-all")),
-        None,
-        "default-deny-all",
-    );
+    let req = delete_default_deny();
     let cluster = Fake::default();
     let m = message(&run(&req, &Settings::default(), &cluster));
     assert!(m.starts_with("metadata.namespace: cannot read Namespace \"ml\" to tell whether NetworkPolicy \"default-deny-all\" guards a GPU namespace: "), "{m}");
