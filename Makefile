@@ -86,11 +86,15 @@ check: build
 # Then instruction counts (callgrind, when valgrind is installed) and, when
 # kwctl is installed, kwctl bench of the annotated modules against the
 # no-op guest.
+# BENCH_EXTRA: other annotated waPC modules (Kubewarden's own policies, say)
+# timed beside ours on the evaluator path and in kwctl bench.
+BENCH_EXTRA ?=
 bench: build build-fixtures
-	$(CARGO) run --release -q -p policy-bench -- --out target/bench/report.md
+	$(CARGO) run --release -q -p policy-bench -- --out target/bench/report.md \
+	  $(addprefix --extra ,$(BENCH_EXTRA))
 	tools/policy-bench/instructions.sh | tee target/bench/instructions.md
 	@if command -v $(KWCTL) >/dev/null 2>&1; then $(MAKE) -s annotate && \
-	  KWCTL=$(KWCTL) tools/policy-bench/kwctl-bench.sh | tee target/bench/kwctl.md; \
+	  KWCTL=$(KWCTL) tools/policy-bench/kwctl-bench.sh "" $(BENCH_EXTRA) | tee target/bench/kwctl.md; \
 	else echo "kwctl is not installed: no kwctl bench"; fi
 
 ## test: formatting, lint, native unit tests, wasm unit tests, wasm integration tests

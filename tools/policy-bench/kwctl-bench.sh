@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=tools/policy-bench/data
-request=${1:-$data/gpu-pod-request.json}
+request=${1:-}
+request=${request:-$data/gpu-pod-request.json}
 shift || true
 session=$data/sessions/train.yml
 kwctl=${KWCTL:-kwctl}

@@ -32,9 +32,14 @@ use policy_runner::{
 use serde_json::{Value, json};
 
 /// Budgets (tools/policy-bench/README.md, "Budgets"), checked on the GPU-pod request.
-const MAX_WASM_BYTES: u64 = 800_000;
+const MAX_WASM_BYTES: u64 = 600_000;
 const MAX_RATIO: f64 = 2.0;
 const MAX_WASM_MEDIAN_US: f64 = 40.0;
+/// Evaluator path: at most this many times the no-op floor...
+const MAX_FLOOR_RATIO: f64 = 1.2;
+/// ...and at most this share of the cheapest `--extra` module's cost above
+/// the floor.
+const MAX_SHARE_OF_EXTRA: f64 = 0.25;
 
 struct Options {
     quick: bool,
@@ -51,6 +56,9 @@ struct Options {
     calls: usize,
     /// Write the no-op guest's module here and stop (for kwctl bench).
     write_noop: Option<PathBuf>,
+    /// Other waPC modules timed on the evaluator path beside ours
+    /// (Kubewarden's own policies, say).
+    extra: Vec<PathBuf>,
 }
 
 impl Options {
@@ -78,6 +86,7 @@ fn parse_args() -> Result<Options> {
         profile: None,
         calls: 20_000,
         write_noop: None,
+        extra: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -95,6 +104,7 @@ fn parse_args() -> Result<Options> {
             "--profile" => o.profile = Some(value("--profile")?),
             "--calls" => o.calls = value("--calls")?.parse().context("--calls")?,
             "--write-noop" => o.write_noop = Some(PathBuf::from(value("--write-noop")?)),
+            "--extra" => o.extra.push(PathBuf::from(value("--extra")?)),
             "-h" | "--help" => {
                 println!("{}", include_str!("../README.md"));
                 std::process::exit(0);
@@ -369,6 +379,18 @@ fn main() -> Result<()> {
         }
         _ => None,
     };
+    // Extra modules: the evaluator path only, with default options.
+    let mut extras: Vec<(&'static str, CompiledPolicy)> = Vec::new();
+    for path in &options.extra {
+        let name = path.file_stem().map_or_else(
+            || path.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        extras.push((
+            Box::leak(name.into_boxed_str()),
+            CompiledPolicy::from_file(path)?,
+        ));
+    }
     let mut jobs: Vec<Job> = Vec::new();
     for (policy, req, runner, _) in &runners {
         jobs.push(Job::validate("wasm", policy.name, req, runner));
@@ -410,6 +432,17 @@ fn main() -> Result<()> {
             req.request.label,
             move || evaluate_fresh(compiled, instance, req),
         ));
+    }
+    for (name, compiled) in &extras {
+        for req in &requests {
+            let noop_options = &noop_options;
+            jobs.push(Job::new(
+                "evaluator-extra",
+                name,
+                req.request.label,
+                move || evaluate_fresh(compiled, noop_options, req),
+            ));
+        }
     }
     if options.evaluator {
         for req in &requests {
@@ -570,6 +603,26 @@ fn evaluator_table(out: &mut String, input: &ReportInput) {
             cell(path, |s| us(s.p99_us)),
             cell(floor, |s| us(s.median_us)),
             cell(warm, |s| us(s.median_us)),
+        );
+    }
+    for job in input.jobs.iter().filter(|j| j.kind == "evaluator-extra") {
+        let path = Summary::from_nanos(&job.samples);
+        let floor = summary(input.jobs, "evaluator-noop", "no-op guest", job.request);
+        let (ratio, above) = match (&path, &floor) {
+            (Some(p), Some(f)) if f.median_us > 0.0 => (
+                format!("{:.2}", p.median_us / f.median_us),
+                us(p.median_us - f.median_us),
+            ),
+            _ => ("-".to_owned(), "-".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} (extra) | {} | {} | {} | {} | {ratio} | {above} | - |",
+            job.policy,
+            job.request,
+            cell(path, |s| us(s.median_us)),
+            cell(path, |s| us(s.p99_us)),
+            cell(floor, |s| us(s.median_us)),
         );
     }
 }
@@ -812,6 +865,34 @@ fn render(input: &ReportInput) -> String {
                 ok &= within;
                 notes.push(format!(
                     "wasm/native {ratio:.2} {} {MAX_RATIO}",
+                    if within { "<=" } else { ">" }
+                ));
+            }
+        }
+        let path = summary(input.jobs, "evaluator", info.name, "gpu-pod");
+        let floor = summary(input.jobs, "evaluator-noop", "no-op guest", "gpu-pod");
+        if let (Some(p), Some(f)) = (path, floor) {
+            let ratio = p.median_us / f.median_us;
+            let within = ratio <= MAX_FLOOR_RATIO;
+            ok &= within;
+            notes.push(format!(
+                "evaluator path {ratio:.2}x floor {} {MAX_FLOOR_RATIO}",
+                if within { "<=" } else { ">" }
+            ));
+            // The cheapest extra module's cost above the same floor.
+            let extra_above = input
+                .jobs
+                .iter()
+                .filter(|j| j.kind == "evaluator-extra" && j.request == "gpu-pod")
+                .filter_map(|j| Summary::from_nanos(&j.samples))
+                .map(|e| e.median_us - f.median_us)
+                .reduce(f64::min);
+            if let Some(extra) = extra_above.filter(|e| *e > 0.0) {
+                let share = (p.median_us - f.median_us) / extra;
+                let within = share <= MAX_SHARE_OF_EXTRA;
+                ok &= within;
+                notes.push(format!(
+                    "above floor {share:.2}x the cheapest extra's {} {MAX_SHARE_OF_EXTRA}",
                     if within { "<=" } else { ">" }
                 ));
             }
