@@ -35,7 +35,7 @@ target/release/policy-bench --write-noop "$out/noop-guest.wasm"
 median_us() {
   "$kwctl" bench --warm-up-time 1 --measurement-time 3 --num-samples 100 \
     --allow-context-aware --replay-host-capabilities-interactions "$session" \
-    --request-path "$request" --settings-json '{}' "file://$PWD/$1" 2>&1 |
+    --request-path "$request" --settings-json '{}' "file://$(realpath "$1")" 2>&1 |
     sed 's/\x1b\[[0-9;]*m//g' | grep -a 'med = ' | tail -n1 |
     sed -E 's/.*med = ([0-9.]+)(µs|ns|ms).*/\1 \2/' |
     awk '{ v = $1; if ($2 == "ns") v /= 1000; if ($2 == "ms") v *= 1000; printf "%.1f", v }'
@@ -56,6 +56,7 @@ echo "|---|--:|--:|--:|"
 floor=
 for m in "${modules[@]}"; do
   t=$(median_us "$m")
+  [[ -n $t ]] || { echo "kwctl bench gave no median for $m"; exit 1; }
   [[ -n $floor ]] || floor=$t
   name=$(basename "$m" .wasm)
   [[ $name == noop-guest-annotated ]] && name="no-op guest"
