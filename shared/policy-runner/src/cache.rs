@@ -58,8 +58,18 @@ pub enum CacheStatus {
     },
 }
 
-/// One wasmtime engine (the configuration the waPC provider uses when it
-/// makes its own: `Config::default()`) and, optionally, the folder where
+/// wasmtime's configuration as policy-server sets it: the defaults, with
+/// epoch interruption on (policy-server's policy timeout, on unless
+/// `--disable-timeout-protection`), so that a policy is compiled with the
+/// same checks it runs with there. Nothing advances the epoch here: no call
+/// is ever interrupted.
+pub fn engine_config() -> Config {
+    let mut config = Config::default();
+    config.epoch_interruption(true);
+    config
+}
+
+/// One wasmtime engine ([`engine_config`]) and, optionally, the folder where
 /// its compiled modules are kept. Share it between threads and modules.
 #[derive(Clone)]
 pub struct ModuleCache {
@@ -90,7 +100,7 @@ impl ModuleCache {
 
     /// [`in_dir`](Self::in_dir) with `Some`, [`disabled`](Self::disabled) with `None`.
     pub fn new(dir: Option<PathBuf>) -> Result<Self> {
-        let engine = Engine::new(&Config::default())
+        let engine = Engine::new(&engine_config())
             .map_err(|e| anyhow!("cannot create the wasmtime engine: {e:#}"))?;
         let mut key = Sha256Hasher(Sha256::new());
         key.write(b"wasmtime ");

@@ -15,9 +15,16 @@ use policy_cases::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
-use crate::cache::{CacheStatus, ModuleCache};
+use crate::cache::{CacheStatus, ModuleCache, engine_config};
+
+/// Epoch deadlines for every instance: the engine checks them as
+/// policy-server's does, but no epoch tick ever comes, so none is reached.
+const NEVER: EpochDeadlines = EpochDeadlines {
+    wapc_init: 1 << 32,
+    wapc_func: 1 << 32,
+};
 
 /// Answers a policy's Kubernetes lookups. The runner checks
 /// `contextAwareResources` before asking, so implementations only answer.
@@ -127,7 +134,10 @@ impl CompiledPolicy {
     /// Compiles a module held in memory; `label` names it in messages.
     pub fn from_bytes(bytes: &[u8], label: &str) -> Result<Self> {
         let start = Instant::now();
+        let engine = wasmtime::Engine::new(&engine_config())
+            .map_err(|e| anyhow!("cannot create the wasmtime engine: {e:#}"))?;
         let pre = WasmtimeEngineProviderBuilder::new()
+            .engine(engine)
             .module_bytes(bytes)
             .wasi_params(wasi_params())
             .build_pre()
@@ -190,7 +200,7 @@ impl CompiledPolicy {
         let start = Instant::now();
         let engine = self
             .pre
-            .rehydrate(None)
+            .rehydrate(Some(NEVER))
             .map_err(|e| anyhow!("cannot instantiate policy module {}: {e}", self.label))?;
         let state = Arc::new(Mutex::new(HostState {
             capabilities: options.host_capabilities,
