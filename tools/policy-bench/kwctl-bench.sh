@@ -25,11 +25,9 @@ if ! command -v "$kwctl" >/dev/null; then
   echo "kwctl is not installed: no kwctl bench (see tools/policy-bench/README.md)"
   exit 0
 fi
-mkdir -p "$out"
-[[ -x target/release/policy-bench ]] || cargo build --release -q -p policy-bench
-target/release/policy-bench --write-noop "$out/noop-guest.wasm"
-"$kwctl" annotate -m "$data/noop-metadata.yml" -o "$out/noop-guest-annotated.wasm" \
-  "$out/noop-guest.wasm" >/dev/null 2>&1
+# shellcheck source=tools/policy-bench/modules.sh
+source tools/policy-bench/modules.sh
+bench_modules "$out" "$kwctl" "$@"
 
 # The median of `validate` (tiny-bench's "med = ..."), in µs.
 median_us() {
@@ -41,14 +39,6 @@ median_us() {
     awk '{ v = $1; if ($2 == "ns") v /= 1000; if ($2 == "ms") v *= 1000; printf "%.1f", v }'
 }
 
-modules=("$out/noop-guest-annotated.wasm")
-for d in policies/*/Cargo.toml; do
-  p=$(basename "$(dirname "$d")")
-  [[ -f annotated/$p.wasm ]] || { echo "annotated/$p.wasm is missing: run make annotate"; exit 1; }
-  modules+=("annotated/$p.wasm")
-done
-modules+=("$@")
-
 echo "kwctl bench, validate median (µs), request $(basename "$request"), $("$kwctl" --version | head -n1):"
 echo
 echo "| module | validate median µs | x floor | above floor µs |"
@@ -59,7 +49,7 @@ for m in "${modules[@]}"; do
   [[ -n $t ]] || { echo "kwctl bench gave no median for $m"; exit 1; }
   [[ -n $floor ]] || floor=$t
   name=$(basename "$m" .wasm)
-  [[ $name == noop-guest-annotated ]] && name="no-op guest"
+  [[ $name == no-op-guest ]] && name="no-op guest"
   awk -v m="$name" -v t="$t" -v f="$floor" \
     'BEGIN { printf "| %s | %s | %.2f | %.1f |\n", m, t, t / f, t - f }'
 done

@@ -23,20 +23,11 @@ out=target/bench/throughput
 for tool in "$server" wrk; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed: no throughput table"; exit 0; }
 done
-mkdir -p "$out"
-[[ -x target/release/policy-bench ]] || cargo build --release -q -p policy-bench
-target/release/policy-bench --write-noop "$out/noop-guest.wasm"
-${KWCTL:-kwctl} annotate -m tools/policy-bench/data/noop-metadata.yml \
-  -o "$out/no-op-guest.wasm" "$out/noop-guest.wasm" >/dev/null 2>&1
+# shellcheck source=tools/policy-bench/modules.sh
+source tools/policy-bench/modules.sh
+bench_modules "$out" "${KWCTL:-kwctl}" "$@"
 
 # The policies file: one entry per module, named after it.
-modules=("$out/no-op-guest.wasm")
-for d in policies/*/Cargo.toml; do
-  p=$(basename "$(dirname "$d")")
-  [[ -f annotated/$p.wasm ]] || { echo "annotated/$p.wasm is missing: run make annotate"; exit 1; }
-  modules+=("annotated/$p.wasm")
-done
-modules+=("$@")
 : >"$out/policies.yml"
 names=()
 for m in "${modules[@]}"; do

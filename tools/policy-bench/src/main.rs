@@ -583,11 +583,26 @@ fn evaluator_table(out: &mut String, input: &ReportInput) {
         out,
         "| policy | request | evaluator median µs | evaluator p99 µs | no-op floor median µs | x floor | above floor µs | warm median µs |\n|---|---|--:|--:|--:|--:|--:|--:|"
     );
-    for (policy, req, _, _) in input.runners {
+    // Our policies (with their warm median), then the extra modules.
+    let ours = input.runners.iter().map(|(policy, req, _, _)| {
         let label = req.request.label;
-        let path = summary(input.jobs, "evaluator", policy.name, label);
+        (
+            policy.name.to_owned(),
+            label,
+            summary(input.jobs, "evaluator", policy.name, label),
+            summary(input.jobs, "wasm", policy.name, label),
+        )
+    });
+    let extras = input
+        .jobs
+        .iter()
+        .filter(|j| j.kind == "evaluator-extra")
+        .map(|j| {
+            let path = Summary::from_nanos(&j.samples);
+            (format!("{} (extra)", j.policy), j.request, path, None)
+        });
+    for (name, label, path, warm) in ours.chain(extras) {
         let floor = summary(input.jobs, "evaluator-noop", "no-op guest", label);
-        let warm = summary(input.jobs, "wasm", policy.name, label);
         let (ratio, above) = match (&path, &floor) {
             (Some(p), Some(f)) if f.median_us > 0.0 => (
                 format!("{:.2}", p.median_us / f.median_us),
@@ -597,34 +612,21 @@ fn evaluator_table(out: &mut String, input: &ReportInput) {
         };
         let _ = writeln!(
             out,
-            "| {} | {label} | {} | {} | {} | {ratio} | {above} | {} |",
-            policy.name,
+            "| {name} | {label} | {} | {} | {} | {ratio} | {above} | {} |",
             cell(path, |s| us(s.median_us)),
             cell(path, |s| us(s.p99_us)),
             cell(floor, |s| us(s.median_us)),
             cell(warm, |s| us(s.median_us)),
         );
     }
-    for job in input.jobs.iter().filter(|j| j.kind == "evaluator-extra") {
-        let path = Summary::from_nanos(&job.samples);
-        let floor = summary(input.jobs, "evaluator-noop", "no-op guest", job.request);
-        let (ratio, above) = match (&path, &floor) {
-            (Some(p), Some(f)) if f.median_us > 0.0 => (
-                format!("{:.2}", p.median_us / f.median_us),
-                us(p.median_us - f.median_us),
-            ),
-            _ => ("-".to_owned(), "-".to_owned()),
-        };
-        let _ = writeln!(
-            out,
-            "| {} (extra) | {} | {} | {} | {} | {ratio} | {above} | - |",
-            job.policy,
-            job.request,
-            cell(path, |s| us(s.median_us)),
-            cell(path, |s| us(s.p99_us)),
-            cell(floor, |s| us(s.median_us)),
-        );
-    }
+}
+
+/// Notes `label shown <= limit` (or `>`); whether `value` is within `limit`.
+fn budget(notes: &mut Vec<String>, label: &str, shown: &str, value: f64, limit: f64) -> bool {
+    let within = value <= limit;
+    let sign = if within { "<=" } else { ">" };
+    notes.push(format!("{label} {shown} {sign} {limit}"));
+    within
 }
 
 /// The evaluator path step by step: where a fresh evaluation's time goes,
@@ -842,43 +844,45 @@ fn render(input: &ReportInput) -> String {
     let _ = writeln!(out, "\nBudgets on gpu-pod:\n");
     for info in input.infos {
         let mut notes = Vec::new();
-        let size_ok = info.bytes <= MAX_WASM_BYTES;
-        notes.push(format!(
-            "size {} B {} {MAX_WASM_BYTES}",
-            info.bytes,
-            if size_ok { "<=" } else { ">" }
-        ));
+        #[allow(clippy::cast_precision_loss)]
+        let size = info.bytes as f64;
+        #[allow(clippy::cast_precision_loss)]
+        let max_size = MAX_WASM_BYTES as f64;
+        let mut ok = budget(
+            &mut notes,
+            "size",
+            &format!("{} B", info.bytes),
+            size,
+            max_size,
+        );
         let wasm = summary(input.jobs, "wasm", info.name, "gpu-pod");
         let native = summary(input.jobs, "native", info.name, "gpu-pod");
-        let mut ok = size_ok;
         if let Some(w) = wasm {
-            let fast = w.median_us <= MAX_WASM_MEDIAN_US;
-            ok &= fast;
-            notes.push(format!(
-                "median {} µs {} {MAX_WASM_MEDIAN_US}",
-                us(w.median_us),
-                if fast { "<=" } else { ">" }
-            ));
+            let shown = format!("{} µs", us(w.median_us));
+            ok &= budget(
+                &mut notes,
+                "median",
+                &shown,
+                w.median_us,
+                MAX_WASM_MEDIAN_US,
+            );
             if let Some(n) = native {
                 let ratio = w.median_us / n.median_us;
-                let within = ratio <= MAX_RATIO;
-                ok &= within;
-                notes.push(format!(
-                    "wasm/native {ratio:.2} {} {MAX_RATIO}",
-                    if within { "<=" } else { ">" }
-                ));
+                ok &= budget(
+                    &mut notes,
+                    "wasm/native",
+                    &format!("{ratio:.2}"),
+                    ratio,
+                    MAX_RATIO,
+                );
             }
         }
         let path = summary(input.jobs, "evaluator", info.name, "gpu-pod");
         let floor = summary(input.jobs, "evaluator-noop", "no-op guest", "gpu-pod");
         if let (Some(p), Some(f)) = (path, floor) {
             let ratio = p.median_us / f.median_us;
-            let within = ratio <= MAX_FLOOR_RATIO;
-            ok &= within;
-            notes.push(format!(
-                "evaluator path {ratio:.2}x floor {} {MAX_FLOOR_RATIO}",
-                if within { "<=" } else { ">" }
-            ));
+            let shown = format!("{ratio:.2}x floor");
+            ok &= budget(&mut notes, "evaluator path", &shown, ratio, MAX_FLOOR_RATIO);
             // The cheapest extra module's cost above the same floor.
             let extra_above = input
                 .jobs
@@ -889,12 +893,8 @@ fn render(input: &ReportInput) -> String {
                 .reduce(f64::min);
             if let Some(extra) = extra_above.filter(|e| *e > 0.0) {
                 let share = (p.median_us - f.median_us) / extra;
-                let within = share <= MAX_SHARE_OF_EXTRA;
-                ok &= within;
-                notes.push(format!(
-                    "above floor {share:.2}x the cheapest extra's {} {MAX_SHARE_OF_EXTRA}",
-                    if within { "<=" } else { ">" }
-                ));
+                let shown = format!("{share:.2}x the cheapest extra's");
+                ok &= budget(&mut notes, "above floor", &shown, share, MAX_SHARE_OF_EXTRA);
             }
         }
         let _ = writeln!(

@@ -1,0 +1,21 @@
+# Sourced by kwctl-bench.sh and throughput.sh (from the repository root):
+# the modules they time, first the no-op guest annotated for kwctl and
+# policy-server, then every policy under policies/ as `make annotate` wrote
+# it, then the extra modules given as arguments. Sets `modules`.
+#   bench_modules OUT_DIR KWCTL [EXTRA.wasm ...]
+bench_modules() {
+  local out=$1 kwctl=$2 d p
+  shift 2
+  mkdir -p "$out"
+  [[ -x target/release/policy-bench ]] || cargo build --release -q -p policy-bench
+  target/release/policy-bench --write-noop "$out/noop-guest.wasm"
+  "$kwctl" annotate -m tools/policy-bench/data/noop-metadata.yml \
+    -o "$out/no-op-guest.wasm" "$out/noop-guest.wasm" >/dev/null 2>&1
+  modules=("$out/no-op-guest.wasm")
+  for d in policies/*/Cargo.toml; do
+    p=$(basename "$(dirname "$d")")
+    [[ -f annotated/$p.wasm ]] || { echo "annotated/$p.wasm is missing: run make annotate"; return 1; }
+    modules+=("annotated/$p.wasm")
+  done
+  modules+=("$@")
+}
