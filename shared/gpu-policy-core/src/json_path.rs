@@ -3,15 +3,21 @@
 //!
 //! serde_path_to_error would track the path during the parse, but it is a
 //! second deserializer type: every derived deserializer of the pod and DRA
-//! structs is compiled once more for it, about a fifth of each `.wasm`. A
+//! structs is compiled once more for it, over a quarter of each `.wasm`. A
 //! failed parse is rare, so it pays instead: the text is scanned once more,
 //! up to the error, keeping the stack of keys and indexes.
+
+/// The path (`spec.containers[0].name`; empty for the root) of the field
+/// `error` is in, `error` being what parsing `json` with serde_json gave.
+pub fn error_path(json: &str, error: &serde_json::Error) -> String {
+    path_at(json, offset_of(json, error.line(), error.column()))
+}
 
 /// The path (`spec.containers[0].name`; empty for the root) of the value at
 /// byte `offset` of `json`: the key or element whose value the offset is in
 /// or right after. `json` is valid JSON up to `offset` (the envelope was
 /// parsed before); on anything else the path stops where the text does.
-pub fn path_at(json: &str, offset: usize) -> String {
+fn path_at(json: &str, offset: usize) -> String {
     enum Frame<'a> {
         /// An object and its current key (set from the key to the next `,`).
         Object(Option<&'a str>),
@@ -82,7 +88,7 @@ pub fn path_at(json: &str, offset: usize) -> String {
 
 /// The byte offset of the error `serde_json` reports at `line` (1-based)
 /// and `column` (bytes into the line) of `json`.
-pub fn offset_of(json: &str, line: usize, column: usize) -> usize {
+fn offset_of(json: &str, line: usize, column: usize) -> usize {
     let line_start: usize = json
         .split_inclusive('\n')
         .take(line.saturating_sub(1))
@@ -123,9 +129,9 @@ mod tests {
 
     /// The path at the position serde_json reports for `T` parsed from
     /// `json`.
-    fn error_path<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+    fn failed_parse_path<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
         let e = serde_json::from_str::<T>(json).unwrap_err();
-        path_at(json, offset_of(json, e.line(), e.column()))
+        super::error_path(json, &e)
     }
 
     #[derive(Debug, serde::Deserialize)]
@@ -152,23 +158,25 @@ mod tests {
     #[test]
     fn names_the_field_of_a_wrong_scalar_map_or_list() {
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": 5}}"#),
+            failed_parse_path::<Pod>(r#"{"spec": {"containers": 5}}"#),
             "spec.containers"
         );
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": {"a": 1}}}"#),
+            failed_parse_path::<Pod>(r#"{"spec": {"containers": {"a": 1}}}"#),
             "spec.containers"
         );
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": [{"name": "a"}, {"name": 7}]}}"#),
+            failed_parse_path::<Pod>(r#"{"spec": {"containers": [{"name": "a"}, {"name": 7}]}}"#),
             "spec.containers[1].name"
         );
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": [{"name": "a", "args": ["x", {}]}]}}"#),
+            failed_parse_path::<Pod>(
+                r#"{"spec": {"containers": [{"name": "a", "args": ["x", {}]}]}}"#
+            ),
             "spec.containers[0].args[1]"
         );
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": [7]}}"#),
+            failed_parse_path::<Pod>(r#"{"spec": {"containers": [7]}}"#),
             "spec.containers[0]"
         );
     }
@@ -176,24 +184,24 @@ mod tests {
     #[test]
     fn skips_strings_with_brackets_quotes_and_escaped_keys() {
         let json = "{\"spec\": {\"labels\": {\"a\\\"]}\": \"{[,\", \"b\": 1}}}";
-        assert_eq!(error_path::<Pod>(json), "spec.labels.b");
+        assert_eq!(failed_parse_path::<Pod>(json), "spec.labels.b");
         let json = "{\"spec\": {\"labels\": {\"x\\\"y\": 2}}}";
-        assert_eq!(error_path::<Pod>(json), "spec.labels.x\"y");
+        assert_eq!(failed_parse_path::<Pod>(json), "spec.labels.x\"y");
     }
 
     #[test]
     fn a_missing_field_names_the_object_that_lacks_it() {
         assert_eq!(
-            error_path::<Pod>(r#"{"spec": {"containers": [{"args": []}]}}"#),
+            failed_parse_path::<Pod>(r#"{"spec": {"containers": [{"args": []}]}}"#),
             "spec.containers[0]"
         );
-        assert_eq!(error_path::<Pod>("{}"), "");
+        assert_eq!(failed_parse_path::<Pod>("{}"), "");
     }
 
     #[test]
     fn positions_on_later_lines_count_from_their_line() {
         let json = "{\n  \"spec\": {\n    \"containers\": [\n      {\"name\": 3}\n    ]\n  }\n}";
-        assert_eq!(error_path::<Pod>(json), "spec.containers[0].name");
+        assert_eq!(failed_parse_path::<Pod>(json), "spec.containers[0].name");
     }
 
     #[test]

@@ -429,18 +429,20 @@ pub(crate) fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violati
     // The parse carries no path bookkeeping; only a failure pays for finding
     // the field, from the error's position.
     serde_json::from_str(json).map_err(|e| {
-        let path = json_path::path_at(json, json_path::offset_of(json, e.line(), e.column()));
-        Violation::new(object_path(&path), format!("cannot be read: {e}"))
-            .fix("send a valid Kubernetes object")
+        Violation::new(
+            object_path(json_path::error_path(json, &e)),
+            format!("cannot be read: {e}"),
+        )
+        .fix("send a valid Kubernetes object")
     })
 }
 
 /// The root has no path; messages say `object`.
-fn object_path(path: &str) -> String {
-    if path.is_empty() || path == "." {
+fn object_path(path: String) -> String {
+    if path.is_empty() {
         "object".to_owned()
     } else {
-        path.to_owned()
+        path
     }
 }
 
@@ -793,11 +795,14 @@ mod tests {
                     };
                     failures += 1;
                     let err = parse_object::<TemplatedObject>(&text).err().unwrap();
-                    assert_eq!(
-                        err.path,
-                        object_path(&tracked.path().to_string()),
-                        "{pointer} = {replacement}"
-                    );
+                    // serde_path_to_error says `.` for the root.
+                    let tracked = tracked.path().to_string();
+                    let tracked = if tracked == "." {
+                        String::new()
+                    } else {
+                        tracked
+                    };
+                    assert_eq!(err.path, object_path(tracked), "{pointer} = {replacement}");
                 }
             }
         }
