@@ -6,10 +6,13 @@
 //! ```text
 //! cargo run --release -p policy-bench -- [--quick] [--rounds N]
 //!     [--wasm-dir DIR] [--out FILE] [--policy NAME]... [--request LABEL]...
-//!     [--no-native] [--no-overhead] [--no-evaluator]
-//! cargo run --release -p policy-bench -- --profile native|wasm|host-json
+//!     [--no-native] [--no-overhead] [--no-evaluator] [--extra MODULE.wasm]...
+//! cargo run --release -p policy-bench -- --profile MODE
 //!     --policy NAME --request LABEL [--calls N]      # for valgrind/perf
+//! cargo run --release -p policy-bench -- --write-noop FILE.wasm
 //! ```
+//!
+//! MODE: native, wasm, evaluator, evaluator-noop, evaluator-steps, host-json.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -360,7 +363,7 @@ fn main() -> Result<()> {
         }
     }
     let noop = CompiledPolicy::from_bytes(&noop_guest::module()?, "no-op guest")?;
-    let noop_options = PolicyOptions::default();
+    let default_options = PolicyOptions::default();
     let noop_runners: Vec<(&Loaded, PolicyRunner)> = if options.overhead {
         requests
             .iter()
@@ -379,9 +382,10 @@ fn main() -> Result<()> {
         }
         _ => None,
     };
-    // Extra modules: the evaluator path only, with default options.
+    // Extra modules: timed on the evaluator path only (against its floor),
+    // with default options.
     let mut extras: Vec<(&'static str, CompiledPolicy)> = Vec::new();
-    for path in &options.extra {
+    for path in options.extra.iter().filter(|_| options.evaluator) {
         let name = path.file_stem().map_or_else(
             || path.display().to_string(),
             |s| s.to_string_lossy().into_owned(),
@@ -435,23 +439,23 @@ fn main() -> Result<()> {
     }
     for (name, compiled) in &extras {
         for req in &requests {
-            let noop_options = &noop_options;
+            let default_options = &default_options;
             jobs.push(Job::new(
                 "evaluator-extra",
                 name,
                 req.request.label,
-                move || evaluate_fresh(compiled, noop_options, req),
+                move || evaluate_fresh(compiled, default_options, req),
             ));
         }
     }
     if options.evaluator {
         for req in &requests {
-            let (noop, noop_options) = (&noop, &noop_options);
+            let (noop, default_options) = (&noop, &default_options);
             jobs.push(Job::new(
                 "evaluator-noop",
                 "no-op guest",
                 req.request.label,
-                move || evaluate_fresh(noop, noop_options, req),
+                move || evaluate_fresh(noop, default_options, req),
             ));
         }
     }
@@ -483,7 +487,7 @@ fn main() -> Result<()> {
             steps.push((policy.name, req.request.label, p));
         }
         for req in &requests {
-            let p = phases::measure(&noop, &noop_options, &req.value, &settings(), calls)?;
+            let p = phases::measure(&noop, &default_options, &req.value, &settings(), calls)?;
             steps.push(("no-op guest", req.request.label, p));
         }
     }
@@ -922,6 +926,20 @@ fn profile(options: &Options, mode: &str) -> Result<()> {
         .find(|r| r.label == request_label)
         .context("unknown request")?;
     let req = load_request(request)?;
+    // Modules come from the benchmark's module cache: compiled once, not
+    // again under valgrind, where compiling takes minutes.
+    let cache = ModuleCache::in_dir(options.out.with_file_name("module-cache"))?;
+    let module = || -> Result<(CompiledPolicy, PolicyOptions)> {
+        if mode == "evaluator-noop" {
+            let noop = noop_guest::module()?;
+            let compiled = CompiledPolicy::from_bytes_cached(&noop, "no-op guest", &cache)?;
+            Ok((compiled, PolicyOptions::default()))
+        } else {
+            let path = wasm_path(&options.wasm_dir, policy.name);
+            let compiled = CompiledPolicy::from_file_cached(path, &cache)?;
+            Ok((compiled, instance_options(policy, &req)?))
+        }
+    };
     let start = Instant::now();
     match mode {
         "native" => {
@@ -934,30 +952,15 @@ fn profile(options: &Options, mode: &str) -> Result<()> {
             }
         }
         "wasm" => {
-            let compiled = CompiledPolicy::from_file(wasm_path(&options.wasm_dir, policy.name))?;
-            let runner = instantiate(&compiled, policy, &req)?;
+            let (compiled, instance) = module()?;
+            let runner = compiled.instantiate(instance)?;
             for _ in 0..options.calls {
                 black_box(runner.validate(&req.value, &settings())?);
             }
         }
-        // One fresh instance per call, as policy-server evaluates. The
-        // module comes from the benchmark's module cache (compiled once, not
-        // again under valgrind, where compiling takes minutes).
+        // One fresh instance per call, as policy-server evaluates.
         "evaluator" | "evaluator-noop" | "evaluator-steps" => {
-            let cache = ModuleCache::in_dir(options.out.with_file_name("module-cache"))?;
-            let (compiled, instance) = if mode == "evaluator-noop" {
-                let noop = noop_guest::module()?;
-                (
-                    CompiledPolicy::from_bytes_cached(&noop, "no-op guest", &cache)?,
-                    PolicyOptions::default(),
-                )
-            } else {
-                let path = wasm_path(&options.wasm_dir, policy.name);
-                (
-                    CompiledPolicy::from_file_cached(path, &cache)?,
-                    instance_options(policy, &req)?,
-                )
-            };
+            let (compiled, instance) = module()?;
             if mode == "evaluator-steps" {
                 let p =
                     phases::measure(&compiled, &instance, &req.value, &settings(), options.calls)?;

@@ -43,10 +43,8 @@ pub fn measure(
         let (f2, t2) = (minor_faults(), Instant::now());
         drop(runner);
         let (f3, t3) = (minor_faults(), Instant::now());
-        for (i, (from, to)) in [(t0, t1), (t1, t2), (t2, t3)].into_iter().enumerate() {
-            if let Some(samples) = steps.get_mut(i) {
-                samples.push(nanos(to - from));
-            }
+        for (samples, (from, to)) in steps.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3)]) {
+            samples.push(nanos(to - from));
         }
         for (fault, (from, to)) in faults.iter_mut().zip([(f0, f1), (f1, f2), (f2, f3)]) {
             *fault += to.saturating_sub(from);
