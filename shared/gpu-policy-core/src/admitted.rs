@@ -2,10 +2,12 @@
 //! claim (ResourceClaim, ResourceClaimTemplate), or a DeviceClass. Every
 //! policy dispatches on this, so a kind is recognised the same way in all.
 
-use crate::dra::{AdmittedClaim, DeviceClass};
-use crate::request::AdmissionRequest;
+use serde::Deserializer;
+
+use crate::dra::{AdmittedClaim, DeviceClass, DraKind};
+use crate::request::{AdmissionRequest, GroupVersionKind};
 use crate::violation::Violation;
-use crate::workload::Workload;
+use crate::workload::{Workload, WorkloadKind, parse_object_with};
 
 /// The object of a request, by what the policies judge in it.
 // Built once per request and matched at once: boxing the workload would
@@ -26,13 +28,50 @@ impl Admitted {
     /// no object (DELETE). `Err`: the object cannot be read (a violation
     /// naming the field).
     pub fn from_request(request: &AdmissionRequest) -> Result<Option<Self>, Violation> {
-        if let Some(workload) = Workload::from_request(request)? {
-            return Ok(Some(Admitted::Workload(workload)));
+        // Read with the envelope, when the request was parsed in one pass.
+        if let Some(admitted) = request.take_admitted() {
+            return Ok(Some(admitted));
         }
-        if let Some(claim) = AdmittedClaim::from_request(request)? {
-            return Ok(Some(Admitted::Claim(claim)));
+        let Some(kind) = AdmittedKind::of(&request.kind) else {
+            return Ok(None);
+        };
+        let Some(json) = request.object_json() else {
+            return Ok(None);
+        };
+        parse_object_with(json, |d| kind.read(d)).map(Some)
+    }
+}
+
+/// What a request's object is read as, known from the request's kind alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AdmittedKind {
+    Workload(WorkloadKind),
+    Claim { template: bool },
+    DeviceClass,
+}
+
+impl AdmittedKind {
+    /// `None`: a kind no policy reads as an [`Admitted`].
+    pub(crate) fn of(kind: &GroupVersionKind) -> Option<Self> {
+        if let Some(workload) = WorkloadKind::from_group_kind(&kind.group, &kind.kind) {
+            return Some(AdmittedKind::Workload(workload));
         }
-        Ok(DeviceClass::from_request(request)?.map(Admitted::DeviceClass))
+        Some(
+            match DraKind::from_group_version_kind(&kind.group, &kind.version, &kind.kind)? {
+                DraKind::ResourceClaimTemplate => AdmittedKind::Claim { template: true },
+                DraKind::ResourceClaim => AdmittedKind::Claim { template: false },
+                DraKind::DeviceClass => AdmittedKind::DeviceClass,
+            },
+        )
+    }
+
+    /// Reads an object of this kind, which must be a JSON mapping.
+    pub(crate) fn read<'de, D: Deserializer<'de>>(self, d: D) -> Result<Admitted, D::Error> {
+        Ok(match self {
+            AdmittedKind::Workload(kind) => Admitted::Workload(Workload::read(kind, d)?),
+            AdmittedKind::Claim { template } => Admitted::Claim(AdmittedClaim::read(template, d)?),
+            AdmittedKind::DeviceClass => Admitted::DeviceClass(DeviceClass::read(d)?),
+        })
     }
 }
 
@@ -52,8 +91,13 @@ mod tests {
         let text = format!(
             r#"{{"request": {{"kind": {{"group": "{group}", "version": "{version}", "kind": "{kind}"}}, "operation": "CREATE", "object": {object}}}}}"#
         );
-        let payload: ValidationPayload = serde_json::from_str(&text).unwrap();
-        Admitted::from_request(&payload.request)
+        // read with the envelope and read plain, the same
+        let plain: ValidationPayload = serde_json::from_str(&text).unwrap();
+        let one_pass = ValidationPayload::parse(text.as_bytes()).unwrap();
+        let read = Admitted::from_request(&plain.request);
+        let one_pass = Admitted::from_request(&one_pass.request);
+        assert_eq!(format!("{read:?}"), format!("{one_pass:?}"), "{text}");
+        read
     }
 
     #[test]

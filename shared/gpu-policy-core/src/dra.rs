@@ -11,14 +11,13 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::catalogue::GpuCatalogue;
 use crate::host::{KubernetesHost, LookupError, get_resource};
 use crate::pod::{ClaimObject, ObjectMeta, PodResourceClaim, null_as_default};
 use crate::request::AdmissionRequest;
-use crate::violation::Violation;
-use crate::workload::{ClaimUse, Workload, parse_object};
+use crate::workload::{ClaimUse, Workload, read_mapping};
 
 /// The API version of the DRA objects.
 pub const DRA_API_VERSION: &str = "resource.k8s.io/v1";
@@ -319,10 +318,9 @@ impl ClaimDevices {
     }
 }
 
-/// Reads a claim object the host sent. Through `serde_json::from_str`, as
-/// an admitted claim is read ([`parse_object`]): every deserializer type
-/// instantiates the claim structs' deserializers once more in the wasm
-/// module, and a slice reader would be a third.
+/// Reads a claim object the host sent, with the reader an admitted claim
+/// is read with: every reader type instantiates the
+/// claim structs' deserializers once more in the wasm module.
 fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
     let text = std::str::from_utf8(json).map_err(serde::de::Error::custom)?;
     serde_json::from_str(text)
@@ -408,33 +406,24 @@ pub struct AdmittedClaim {
 }
 
 impl AdmittedClaim {
-    /// Reads the claim from an admission request: `Ok(None)` for another
-    /// kind or no object.
-    pub fn from_request(request: &AdmissionRequest) -> Result<Option<Self>, Violation> {
-        let kind = &request.kind;
-        let kind = DraKind::from_group_version_kind(&kind.group, &kind.version, &kind.kind);
-        let Some(json) = request.object_json() else {
-            return Ok(None);
-        };
-        Ok(Some(match kind {
-            Some(DraKind::ResourceClaimTemplate) => {
-                let t: ResourceClaimTemplateObject = parse_object(json)?;
-                AdmittedClaim {
-                    template: true,
-                    metadata: t.metadata,
-                    devices: ClaimDevices::from_spec(t.spec.spec),
-                }
+    /// Reads a ResourceClaimTemplate (`template`) or ResourceClaim, which
+    /// must be a JSON mapping.
+    pub(crate) fn read<'de, D: Deserializer<'de>>(template: bool, d: D) -> Result<Self, D::Error> {
+        Ok(if template {
+            let t: ResourceClaimTemplateObject = read_mapping(d)?;
+            AdmittedClaim {
+                template: true,
+                metadata: t.metadata,
+                devices: ClaimDevices::from_spec(t.spec.spec),
             }
-            Some(DraKind::ResourceClaim) => {
-                let c: ResourceClaimObject = parse_object(json)?;
-                AdmittedClaim {
-                    template: false,
-                    metadata: c.metadata,
-                    devices: ClaimDevices::from_spec(c.spec),
-                }
+        } else {
+            let c: ResourceClaimObject = read_mapping(d)?;
+            AdmittedClaim {
+                template: false,
+                metadata: c.metadata,
+                devices: ClaimDevices::from_spec(c.spec),
             }
-            Some(DraKind::DeviceClass) | None => return Ok(None),
-        }))
+        })
     }
 
     /// The object, as a pod's claim would name it.
@@ -479,24 +468,14 @@ impl DeviceClass {
     /// The path of the extended resource name.
     pub const EXTENDED_RESOURCE_NAME_PATH: &'static str = "spec.extendedResourceName";
 
-    /// Reads the DeviceClass from an admission request: `Ok(None)` for
-    /// another kind or no object.
-    pub fn from_request(request: &AdmissionRequest) -> Result<Option<Self>, Violation> {
-        let kind = &request.kind;
-        if DraKind::from_group_version_kind(&kind.group, &kind.version, &kind.kind)
-            != Some(DraKind::DeviceClass)
-        {
-            return Ok(None);
-        }
-        let Some(json) = request.object_json() else {
-            return Ok(None);
-        };
-        let class: DeviceClassObject = parse_object(json)?;
-        Ok(Some(DeviceClass {
+    /// Reads a DeviceClass, which must be a JSON mapping.
+    pub(crate) fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let class: DeviceClassObject = read_mapping(d)?;
+        Ok(DeviceClass {
             metadata: class.metadata,
             selectors: cel_expressions(class.spec.selectors),
             extended_resource_name: class.spec.extended_resource_name,
-        }))
+        })
     }
 
     /// The path of a selector's expression: `spec.selectors[0].cel.expression`.

@@ -91,12 +91,13 @@ pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
 /// [`validate`] without the serialization, lookups answered by `cluster`:
 /// the response as a value, for native tests, fuzzing and benchmarks.
 ///
-/// The one prelude of every policy: read the envelope, compile the settings
+/// The one prelude of every policy: read the envelope (and the object with
+/// it, see [`ValidationPayload::parse`]), compile the settings
 /// once (invalid settings are a 400 on every request, so a broken
 /// deployment shows at once), accept what the policy does not judge (see
 /// [`Policy::judges`]) without reading the object, run the rules.
 pub fn evaluate<P: Policy>(payload: &[u8], cluster: &dyn KubernetesHost) -> ValidationResponse {
-    let parsed: ValidationPayload = match serde_json::from_slice(payload) {
+    let parsed = match ValidationPayload::parse(payload) {
         Ok(p) => p,
         Err(e) => return bad_request(format!("cannot read the validation request: {e}")),
     };

@@ -2,10 +2,13 @@
 //! JSON path of every piece so messages can point at it.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+use crate::admitted::Admitted;
 use crate::json_path;
 use crate::pod::{
     Container, NodeSelectorRequirement, ObjectMeta, PodResourceClaim, PodSpec, null_as_default,
@@ -289,21 +292,29 @@ impl Workload {
     /// template, or no object (DELETE). `Err` when the object cannot be read
     /// (wrong types): a violation naming the path that is wrong.
     pub fn from_request(request: &AdmissionRequest) -> Result<Option<Workload>, Violation> {
-        let Some(kind) = WorkloadKind::from_group_kind(&request.kind.group, &request.kind.kind)
-        else {
+        if WorkloadKind::from_group_kind(&request.kind.group, &request.kind.kind).is_none() {
             return Ok(None);
-        };
-        let Some(json) = request.object_json() else {
-            return Ok(None);
-        };
-        Workload::from_json(kind, json).map(Some)
+        }
+        Ok(match Admitted::from_request(request)? {
+            Some(Admitted::Workload(workload)) => Some(workload),
+            _ => None,
+        })
     }
 
     /// Extracts the pod template from an object of a known kind.
     pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Workload, Violation> {
+        parse_object_with(json, |d| Workload::read(kind, d))
+    }
+
+    /// Reads the pod template of an object of `kind`, which must be a JSON
+    /// mapping.
+    pub(crate) fn read<'de, D: Deserializer<'de>>(
+        kind: WorkloadKind,
+        d: D,
+    ) -> Result<Workload, D::Error> {
         Ok(match kind {
             WorkloadKind::Pod => {
-                let pod: PodObject = parse_object(json)?;
+                let pod: PodObject = read_mapping(d)?;
                 Workload {
                     kind,
                     pod_metadata: pod.metadata.clone(),
@@ -313,7 +324,7 @@ impl Workload {
                 }
             }
             WorkloadKind::CronJob => {
-                let cron: CronJobObject = parse_object(json)?;
+                let cron: CronJobObject = read_mapping(d)?;
                 let template = cron.spec.job_template.spec.template;
                 Workload {
                     kind,
@@ -324,7 +335,7 @@ impl Workload {
                 }
             }
             _ => {
-                let object: TemplatedObject = parse_object(json)?;
+                let object: TemplatedObject = read_mapping(d)?;
                 Workload {
                     kind,
                     metadata: object.metadata,
@@ -418,8 +429,18 @@ impl Workload {
     }
 }
 
-/// Parses an object; on failure, says which field has the wrong shape.
-pub(crate) fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violation> {
+/// The JSON reader every object is read with. One reader type, because
+/// each one instantiates every deserializer of the pod and DRA types once
+/// more in the wasm module. A `str` reader: the text is checked for UTF-8
+/// once, not string by string.
+pub(crate) type ObjectReader<'de> = serde_json::Deserializer<serde_json::de::StrRead<'de>>;
+
+/// Parses an object with `read`; on failure, says which field has the
+/// wrong shape.
+pub(crate) fn parse_object_with<T>(
+    json: &str,
+    read: impl FnOnce(&mut ObjectReader<'_>) -> serde_json::Result<T>,
+) -> Result<T, Violation> {
     // serde also fills structs from arrays; an object must be a mapping.
     if !json.trim_start().starts_with('{') {
         return Err(
@@ -428,13 +449,35 @@ pub(crate) fn parse_object<T: DeserializeOwned>(json: &str) -> Result<T, Violati
     }
     // The parse carries no path bookkeeping; only a failure pays for finding
     // the field, from the error's position.
-    serde_json::from_str(json).map_err(|e| {
-        Violation::new(
-            object_path(json_path::error_path(json, &e)),
-            format!("cannot be read: {e}"),
-        )
-        .fix("send a valid Kubernetes object")
-    })
+    let mut reader = serde_json::Deserializer::from_str(json);
+    read(&mut reader)
+        .and_then(|value| reader.end().map(|()| value))
+        .map_err(|e| {
+            Violation::new(
+                object_path(json_path::error_path(json, &e)),
+                format!("cannot be read: {e}"),
+            )
+            .fix("send a valid Kubernetes object")
+        })
+}
+
+/// Reads `T` from a JSON mapping only: serde also fills structs from
+/// arrays. The struct is read from the mapping's own entries, so its
+/// deserializer is the one a plain read instantiates.
+pub(crate) fn read_mapping<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    struct Mapping<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Mapping<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Mapping(PhantomData))
 }
 
 /// The root has no path; messages say `object`.
@@ -794,7 +837,15 @@ mod tests {
                         continue;
                     };
                     failures += 1;
-                    let err = parse_object::<TemplatedObject>(&text).err().unwrap();
+                    let err = Workload::from_json(WorkloadKind::Deployment, &text).unwrap_err();
+                    // read with the envelope, the same violation
+                    let envelope = format!(
+                        r#"{{"request": {{"kind": {{"group": "apps", "version": "v1", "kind": "Deployment"}}, "object": {text}}}}}"#
+                    );
+                    let request = ValidationPayload::parse(envelope.as_bytes())
+                        .unwrap()
+                        .request;
+                    assert_eq!(Workload::from_request(&request).unwrap_err(), err);
                     // serde_path_to_error says `.` for the root.
                     let tracked = tracked.path().to_string();
                     let tracked = if tracked == "." {
