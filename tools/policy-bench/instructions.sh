@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per evaluation, counted by callgrind: figures that do not
 # move with the machine's load (see README.md, "Instruction counts"). For
-# every policy under policies/ and the no-op guest, on one request: the
+# every policy under policies/, the no-op guest and the SDK floor
+# (tests/fixtures/sdk-noop), on one request: the
 # evaluator path (a fresh instance per evaluation: instantiate with
 # wapc_init, validate, drop) and a warm `validate`. Host and guest
 # instructions together; page faults and kernel time are not instructions
@@ -63,6 +64,8 @@ row() {
   echo "| $name | $(k "$path") | $(k "$inst") | $(k "$val") | $warm |"
 }
 row "no-op guest" evaluator-noop "$first"
+# The Kubewarden Rust SDK's floor, built by make build-fixtures.
+[[ -f target/policies/sdk-noop.wasm ]] && row "sdk-noop (Rust SDK floor)" evaluator-sdk-floor "$first"
 for p in $policies; do
   row "$p" evaluator "$p"
 done
