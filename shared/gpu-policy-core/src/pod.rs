@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Deserializes `null` (or a missing field, with `#[serde(default)]`) as the
 /// type's default.
@@ -345,36 +346,43 @@ impl<'de> Deserialize<'de> for Quantity {
 }
 
 /// A pod toleration. Empty strings stand for unset fields, as in Kubernetes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Toleration {
     /// `key`; empty with `Exists` matches every key.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default")]
     pub key: String,
     /// `operator`: `Equal` (the default when empty) or `Exists`.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default")]
     pub operator: String,
     /// `value`, compared by `Equal`.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default")]
     pub value: String,
     /// `effect`; empty matches every effect.
-    #[serde(
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(deserialize_with = "null_as_default")]
     pub effect: String,
     /// `tolerationSeconds` (NoExecute only); not used for matching.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub toleration_seconds: Option<i64>,
+}
+
+/// Written with its unset fields left out, as the API server stores it.
+impl Serialize for Toleration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let strings = [
+            ("key", &self.key),
+            ("operator", &self.operator),
+            ("value", &self.value),
+            ("effect", &self.effect),
+        ];
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in strings.iter().filter(|(_, v)| !v.is_empty()) {
+            map.serialize_entry(name, value)?;
+        }
+        if let Some(seconds) = self.toleration_seconds {
+            map.serialize_entry("tolerationSeconds", &seconds)?;
+        }
+        map.end()
+    }
 }
 
 /// `affinity`: only the node affinity part.
@@ -527,6 +535,17 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&t).unwrap(),
             r#"{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"}"#
+        );
+        let t = Toleration {
+            key: "gpu".into(),
+            value: "a100".into(),
+            effect: "NoExecute".into(),
+            toleration_seconds: Some(30),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"key":"gpu","value":"a100","effect":"NoExecute","tolerationSeconds":30}"#
         );
     }
 }
