@@ -457,38 +457,24 @@ fn main() -> Result<()> {
             move || evaluate_fresh(compiled, instance, req),
         ));
     }
-    for (name, compiled) in &extras {
+    // The modules timed on the evaluator path with default options, beside
+    // ours: the no-op floor, the SDK floor and the extras.
+    let mut others: Vec<(&str, &str, &CompiledPolicy)> = Vec::new();
+    if options.evaluator {
+        others.push(("evaluator-noop", "no-op guest", &noop));
+    }
+    others.extend(
+        sdk_floor
+            .iter()
+            .map(|c| ("evaluator-sdk-floor", SDK_FLOOR, c)),
+    );
+    others.extend(extras.iter().map(|(name, c)| ("evaluator-extra", *name, c)));
+    for (kind, name, compiled) in others {
         for req in &requests {
             let default_options = &default_options;
-            jobs.push(Job::new(
-                "evaluator-extra",
-                name,
-                req.request.label,
-                move || evaluate_fresh(compiled, default_options, req),
-            ));
-        }
-    }
-    for (req, compiled) in requests
-        .iter()
-        .flat_map(|r| sdk_floor.iter().map(move |c| (r, c)))
-    {
-        let default_options = &default_options;
-        jobs.push(Job::new(
-            "evaluator-sdk-floor",
-            SDK_FLOOR,
-            req.request.label,
-            move || evaluate_fresh(compiled, default_options, req),
-        ));
-    }
-    if options.evaluator {
-        for req in &requests {
-            let (noop, default_options) = (&noop, &default_options);
-            jobs.push(Job::new(
-                "evaluator-noop",
-                "no-op guest",
-                req.request.label,
-                move || evaluate_fresh(noop, default_options, req),
-            ));
+            jobs.push(Job::new(kind, name, req.request.label, move || {
+                evaluate_fresh(compiled, default_options, req)
+            }));
         }
     }
 
