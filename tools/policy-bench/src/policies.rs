@@ -17,7 +17,7 @@ pub struct Request {
     pub description: &'static str,
 }
 
-/// The requests: the shared 4 KB GPU pod first (the budgets refer to it).
+/// The requests: the shared 4 KB GPU pod first (the warm budgets refer to it).
 pub const REQUESTS: [Request; 7] = [
     Request {
         label: "gpu-pod",
