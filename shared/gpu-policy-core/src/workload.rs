@@ -383,49 +383,31 @@ impl Workload {
 
     /// Every container in pod order: init containers and sidecars, app
     /// containers, then ephemeral containers.
-    pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'_>> {
+    pub fn containers<'w>(&'w self) -> impl Iterator<Item = ContainerRef<'w>> {
         let spec_path = self.spec_path();
-        let init = self
-            .spec
-            .init_containers
-            .iter()
-            .enumerate()
-            .map(move |(index, c)| {
-                let kind = if c.restart_policy == "Always" {
-                    ContainerKind::Sidecar
-                } else {
-                    ContainerKind::Init
-                };
-                ContainerRef {
-                    kind,
+        let list = |containers: &'w [Container], kind: fn(&Container) -> ContainerKind| {
+            containers
+                .iter()
+                .enumerate()
+                .map(move |(index, c)| ContainerRef {
+                    kind: kind(c),
                     index,
                     container: c,
                     spec_path,
-                }
-            });
-        let app = self
-            .spec
-            .containers
-            .iter()
-            .enumerate()
-            .map(move |(index, c)| ContainerRef {
-                kind: ContainerKind::App,
-                index,
-                container: c,
-                spec_path,
-            });
-        let ephemeral = self
-            .spec
-            .ephemeral_containers
-            .iter()
-            .enumerate()
-            .map(move |(index, c)| ContainerRef {
-                kind: ContainerKind::Ephemeral,
-                index,
-                container: c,
-                spec_path,
-            });
-        init.chain(app).chain(ephemeral)
+                })
+        };
+        let init = |c: &Container| {
+            if c.restart_policy == "Always" {
+                ContainerKind::Sidecar
+            } else {
+                ContainerKind::Init
+            }
+        };
+        list(&self.spec.init_containers, init)
+            .chain(list(&self.spec.containers, |_| ContainerKind::App))
+            .chain(list(&self.spec.ephemeral_containers, |_| {
+                ContainerKind::Ephemeral
+            }))
     }
 }
 
