@@ -304,15 +304,17 @@ fn corpus(settings: &Value) -> Vec<Input> {
         ("/namespace", json!({})),
         ("/name", json!([])),
     ];
-    // Known gap (reported, not fixed here): serde's derived structs also
-    // read a JSON array as the struct's fields in order, so `[]` where an
-    // object belongs reads as an empty object and is accepted like one. The
-    // API server never sends this (it re-encodes typed objects); no trap.
+    // The request itself is read as a mapping only: an array is refused.
     out.push(input(
         "request an array",
         br#"{"request": []}"#.to_vec(),
-        Answer,
+        Reject,
     ));
+    // Known gap (reported, not fixed here): serde's derived structs also
+    // read a JSON array as the struct's fields in order, so `[]` where an
+    // object belongs inside the object reads as an empty object and is
+    // accepted like one. The API server never sends this (it re-encodes
+    // typed objects); no trap.
     let arrays_as_structs = vec![
         ("/object/spec/containers/0", json!([])),
         (

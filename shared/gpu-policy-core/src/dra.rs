@@ -318,9 +318,9 @@ impl ClaimDevices {
     }
 }
 
-/// Reads a claim object the host sent, with the reader an admitted claim
-/// is read with: every reader type instantiates the
-/// claim structs' deserializers once more in the wasm module.
+/// Reads a claim object the host sent with the same JSON reader as an
+/// admitted claim (a `str` reader): each reader type would compile the
+/// claim structs' deserializers once more into the wasm module.
 fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
     let text = std::str::from_utf8(json).map_err(serde::de::Error::custom)?;
     serde_json::from_str(text)

@@ -54,38 +54,29 @@ impl<'a> ValidationPayload<'a> {
     }
 }
 
-/// The fields of an AdmissionRequest the policies use.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// The fields of an AdmissionRequest the policies use; a field that is
+/// absent or `null` reads as empty.
+#[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
     /// `uid` of the request.
-    #[serde(deserialize_with = "null_as_default")]
     pub uid: String,
     /// The kind of the object (group, version, kind).
-    #[serde(deserialize_with = "null_as_default")]
     pub kind: GroupVersionKind,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
-    #[serde(deserialize_with = "null_as_default")]
     pub operation: String,
     /// Name of the object.
-    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
     /// Namespace of the object (empty for cluster-scoped objects).
-    #[serde(deserialize_with = "null_as_default")]
     pub namespace: String,
     /// The object being admitted, raw; absent on DELETE and when it was
     /// read with the envelope.
-    #[serde(borrow)]
     object: Option<&'a RawValue>,
     /// The object before the change; set on UPDATE and DELETE.
-    #[serde(borrow)]
     old_object: Option<&'a RawValue>,
     /// The object read with the envelope, until a policy takes it.
-    #[serde(skip)]
     admitted: ReadObject,
     /// The whole payload, kept when the object was read with the envelope:
     /// its raw text is found again from it if a policy asks (a mutation).
-    #[serde(skip)]
     source: Option<&'a [u8]>,
 }
 
@@ -157,9 +148,23 @@ struct OnePass<'a> {
     settings: Option<&'a RawValue>,
 }
 
-/// An AdmissionRequest read in one pass: like the derived reader, except
-/// that an `object` after a judged `kind` is read as an [`Admitted`].
+/// An AdmissionRequest read in one pass: an `object` after a judged `kind`
+/// is read as an [`Admitted`].
 struct OnePassRequest<'a>(AdmissionRequest<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for OnePassRequest<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RequestVisitor::<true>(PhantomData))
+            .map(OnePassRequest)
+    }
+}
+
+/// The plain read: `object` stays raw JSON.
+impl<'de: 'a, 'a> Deserialize<'de> for AdmissionRequest<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RequestVisitor::<false>(PhantomData))
+    }
+}
 
 #[derive(Clone, Copy, Deserialize)]
 #[serde(field_identifier, rename_all = "camelCase")]
@@ -175,16 +180,24 @@ enum Field {
     Other,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for OnePassRequest<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(OnePassVisitor(PhantomData))
-    }
-}
+/// The names of [`Field`]'s known fields, in its order.
+const FIELDS: [&str; 7] = [
+    "uid",
+    "kind",
+    "operation",
+    "name",
+    "namespace",
+    "object",
+    "oldObject",
+];
 
-struct OnePassVisitor<'a>(PhantomData<&'a ()>);
+/// Reads an AdmissionRequest, the object as an [`Admitted`] when
+/// `READ_OBJECT` (a constant, so that the plain read, made with another
+/// JSON reader, does not compile the object readers a second time).
+struct RequestVisitor<'a, const READ_OBJECT: bool>(PhantomData<&'a ()>);
 
-impl<'de: 'a, 'a> Visitor<'de> for OnePassVisitor<'a> {
-    type Value = OnePassRequest<'a>;
+impl<'de: 'a, 'a, const READ_OBJECT: bool> Visitor<'de> for RequestVisitor<'a, READ_OBJECT> {
+    type Value = AdmissionRequest<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("struct AdmissionRequest")
@@ -192,14 +205,13 @@ impl<'de: 'a, 'a> Visitor<'de> for OnePassVisitor<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut r = AdmissionRequest::default();
-        // The derived reader refuses a repeated field; so does this one
-        // (and the plain read then says so).
-        let mut seen = [false; 7];
+        // A repeated field is an error, as serde's derived readers make it.
+        let mut seen = [false; FIELDS.len()];
         while let Some(field) = map.next_key::<Field>()? {
             let index = field as usize;
-            if let Some(seen) = seen.get_mut(index) {
+            if let (Some(seen), Some(name)) = (seen.get_mut(index), FIELDS.get(index)) {
                 if *seen {
-                    return Err(de::Error::custom("duplicate field"));
+                    return Err(de::Error::duplicate_field(name));
                 }
                 *seen = true;
             }
@@ -209,7 +221,7 @@ impl<'de: 'a, 'a> Visitor<'de> for OnePassVisitor<'a> {
                 Field::Operation => r.operation = or_default(map.next_value()?),
                 Field::Name => r.name = or_default(map.next_value()?),
                 Field::Namespace => r.namespace = or_default(map.next_value()?),
-                Field::Object => match AdmittedKind::of(&r.kind) {
+                Field::Object => match READ_OBJECT.then(|| AdmittedKind::of(&r.kind)).flatten() {
                     Some(kind) => {
                         let admitted = map.next_value_seed(ObjectSeed(kind))?;
                         r.admitted.read = admitted.is_some();
@@ -223,7 +235,7 @@ impl<'de: 'a, 'a> Visitor<'de> for OnePassVisitor<'a> {
                 }
             }
         }
-        Ok(OnePassRequest(r))
+        Ok(r)
     }
 }
 
@@ -278,6 +290,16 @@ mod tests {
         assert_eq!(p.request.object_json(), Some(r#"{"spec": {"x": 1}}"#));
         assert_eq!(p.request.old_object_json(), None);
         assert_eq!(p.settings.map(RawValue::get), Some(r#"{"a": 1}"#));
+    }
+
+    #[test]
+    fn field_names_are_the_fields_in_order() {
+        for (index, name) in FIELDS.iter().enumerate() {
+            let field: Field = serde_json::from_str(&format!("{name:?}")).unwrap();
+            assert_eq!(field as usize, index, "{name}");
+        }
+        let other: Field = serde_json::from_str(r#""userInfo""#).unwrap();
+        assert_eq!(other as usize, FIELDS.len());
     }
 
     #[test]
