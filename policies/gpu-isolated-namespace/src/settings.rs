@@ -102,11 +102,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::settings_error;
-
-    fn message(json: &str) -> Option<String> {
-        settings_error::<crate::GpuIsolatedNamespace>(json.as_bytes())
-    }
+    use crate::POLICY;
 
     #[test]
     fn defaults() {
@@ -117,15 +113,15 @@ mod tests {
         assert!(s.require_default_deny_network_policy);
         assert!(!s.require_gpu_quota);
         assert!(s.protect_default_deny);
-        assert_eq!(message("{}"), None);
-        assert_eq!(message(""), None);
-        assert_eq!(message("null"), None);
+        assert_eq!(POLICY.settings_error("{}"), None);
+        assert_eq!(POLICY.settings_error(""), None);
+        assert_eq!(POLICY.settings_error("null"), None);
     }
 
     #[test]
     fn accepts_all_keys() {
         assert_eq!(
-            message(
+            POLICY.settings_error(
                 r#"{"namespaceLabel": "gpu.example.com/workload", "podLabel": "app.kubernetes.io/component",
                     "workloadTypes": ["training", "llm-serving", "Batch_1.x"],
                     "requireDefaultDenyNetworkPolicy": false, "requireGpuQuota": true,
@@ -170,14 +166,18 @@ mod tests {
             ),
             (r#"{"workloadType": ["x"]}"#, "unknown field `workloadType`"),
         ] {
-            let m = message(json).unwrap_or_default();
+            let m = POLICY.settings_error(json).unwrap_or_default();
             assert!(m.contains(needle), "{json}: {m}");
         }
         let long = "a".repeat(64);
-        let m = message(&format!(r#"{{"workloadTypes": ["{long}"]}}"#)).unwrap();
+        let m = POLICY
+            .settings_error(&format!(r#"{{"workloadTypes": ["{long}"]}}"#))
+            .unwrap();
         assert!(m.contains("longer than 63"), "{m}");
         let long_prefix = format!("{}/x", "a".repeat(254));
-        let m = message(&format!(r#"{{"podLabel": "{long_prefix}"}}"#)).unwrap();
+        let m = POLICY
+            .settings_error(&format!(r#"{{"podLabel": "{long_prefix}"}}"#))
+            .unwrap();
         assert!(m.contains("253"), "{m}");
     }
 }

@@ -149,17 +149,9 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
                 })
                 .collect();
             counts.extend(claimed);
-            let total = sum(counts.iter().map(|(_, n)| *n));
-            if total.exceeds(u64::from(max)) {
+            if let Some(over) = over_cap(&counts, max, "maxGpusPerContainer") {
                 out.push(
-                    Violation::new(
-                        container.path(),
-                        format!(
-                            "asks for {} ({}), more than maxGpusPerContainer {max}",
-                            devices(total),
-                            breakdown(&counts)
-                        ),
-                    )
+                    Violation::new(container.path(), over)
                     .subject(container.container.name.as_str())
                     .fix(format!(
                         "ask for at most {max} per container, or split the work across containers or pods"
@@ -183,17 +175,9 @@ pub fn check(workload: &Workload, claims: &PodClaims<'_>, compiled: &Compiled) -
             }
             _ => None,
         }));
-        let total = sum(counts.iter().map(|(_, n)| *n));
-        if total.exceeds(u64::from(max)) {
+        if let Some(over) = over_cap(&counts, max, "maxGpusPerPod") {
             out.push(
-                Violation::new(
-                    workload.spec_path(),
-                    format!(
-                        "the pod asks for {} ({}), more than maxGpusPerPod {max}",
-                        devices(total),
-                        breakdown(&counts)
-                    ),
-                )
+                Violation::new(workload.spec_path(), format!("the pod {over}"))
                 .fix(format!(
                     "ask for at most {max} in total (a pod needs the larger of its biggest init container and the sum of its containers and sidecars), or split the work across pods"
                 )),
@@ -459,8 +443,19 @@ fn suggested_resource(target: &GpuTarget) -> &'static str {
     }
 }
 
-fn sum(counts: impl Iterator<Item = DeviceCount>) -> DeviceCount {
-    counts.fold(DeviceCount::Exactly(0), DeviceCount::plus)
+/// "asks for 3 GPU devices (nvidia.com/gpu: 3), more than `key` `max`" when
+/// the counts add up to more than the cap.
+fn over_cap(counts: &[(String, DeviceCount)], max: u32, key: &str) -> Option<String> {
+    let total = counts
+        .iter()
+        .fold(DeviceCount::Exactly(0), |total, (_, n)| total.plus(*n));
+    total.exceeds(u64::from(max)).then(|| {
+        format!(
+            "asks for {} ({}), more than {key} {max}",
+            devices(total),
+            breakdown(counts)
+        )
+    })
 }
 
 /// "3 GPU devices", or every device of the node.

@@ -4,7 +4,7 @@
 //! resource catalogue, the GPU node labels and the vendors' GPU taints), no
 //! GPU count caps, and the `NVIDIA_VISIBLE_DEVICES` check switched on.
 
-use gpu_policy_core::catalogue::WithCatalogue;
+use gpu_policy_core::catalogue::{WithCatalogue, check_pattern_characters};
 use gpu_policy_core::labels::check_label_key;
 use gpu_policy_core::targeting::default_gpu_taints;
 use gpu_policy_core::{GpuCatalogue, NodeTargeting, Taint};
@@ -127,14 +127,7 @@ fn check_label_pattern(pattern: &str) -> Result<(), String> {
             "{pattern:?}: the prefix and the name around '/' must not be empty"
         ));
     }
-    if let Some(bad) = pattern
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '*')))
-    {
-        return Err(format!(
-            "{pattern:?}: character {bad:?} cannot appear in a label key"
-        ));
-    }
+    check_pattern_characters(pattern, "a label key")?;
     if pattern.len() > 316 {
         return Err(format!("{pattern:?}: longer than a label key can be"));
     }
@@ -195,24 +188,20 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::POLICY;
     use gpu_policy_core::catalogue::glob_match;
 
     fn matches_label(targeting: &NodeTargeting, label: &str) -> bool {
         targeting.labels.iter().any(|p| glob_match(p, label))
     }
-    use gpu_policy_core::entry::settings_error;
-
-    fn message(json: &str) -> Option<String> {
-        settings_error::<crate::GpuLimitRequired>(json.as_bytes())
-    }
 
     #[test]
     fn empty_and_full_settings_are_valid() {
-        assert_eq!(message("{}"), None);
-        assert_eq!(message(""), None);
-        assert_eq!(message("null"), None);
+        assert_eq!(POLICY.settings_error("{}"), None);
+        assert_eq!(POLICY.settings_error(""), None);
+        assert_eq!(POLICY.settings_error("null"), None);
         assert_eq!(
-            message(
+            POLICY.settings_error(
                 r#"{"gpuResources": ["nvidia.com/a100", "example.com/accel-*"],
                     "gpuNodeSelectorLabels": ["node.example.com/gpu", "cloud.example.com/accel-*"],
                     "gpuTaints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"},
@@ -223,12 +212,12 @@ mod tests {
             None
         );
         assert_eq!(
-            message(
+            POLICY.settings_error(
                 r#"{"gpuResources": null, "gpuTaints": null, "maxGpusPerPod": null, "checkVisibleDevicesEnv": null, "checkDeviceAccess": null}"#
             ),
             None
         );
-        assert_eq!(message(r#"{"gpuTaints": []}"#), None);
+        assert_eq!(POLICY.settings_error(r#"{"gpuTaints": []}"#), None);
     }
 
     #[test]
@@ -369,9 +358,13 @@ mod tests {
             ),
         ];
         for (json, expected) in cases {
-            assert_eq!(message(json).as_deref(), Some(expected), "{json}");
+            assert_eq!(
+                POLICY.settings_error(json).as_deref(),
+                Some(expected),
+                "{json}"
+            );
         }
-        let unknown = message(r#"{"maxGpuPerPod": 2}"#).unwrap();
+        let unknown = POLICY.settings_error(r#"{"maxGpuPerPod": 2}"#).unwrap();
         assert!(
             unknown.starts_with("maxGpuPerPod: unknown field `maxGpuPerPod`, expected one of"),
             "{unknown}"

@@ -216,11 +216,7 @@ fn pattern_can_match_a_gpu(pattern: &ResourcePattern, catalogue: &GpuCatalogue) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::settings_error;
-
-    fn message(json: &str) -> Option<String> {
-        settings_error::<crate::GpuTolerationRequired>(json.as_bytes())
-    }
+    use crate::POLICY;
 
     #[test]
     fn defaults_are_one_taint_per_vendor() {
@@ -265,7 +261,7 @@ mod tests {
             r#"{"taints": [{"resourcePattern": "example.com/*", "key": "example.com/accel", "effect": "PreferNoSchedule"}], "gpuResources": ["example.com/accel-*"]}"#,
             r#"{"taints": [{"resourcePattern": "nvidia.com/gpu", "key": "nvidia.com/gpu", "value": "", "effect": "NoSchedule"}]}"#,
         ] {
-            assert_eq!(message(json), None, "{json}");
+            assert_eq!(POLICY.settings_error(json), None, "{json}");
         }
     }
 
@@ -351,7 +347,9 @@ mod tests {
             ),
         ];
         for (json, needle) in table {
-            let m = message(json).unwrap_or_else(|| panic!("accepted: {json}"));
+            let m = POLICY
+                .settings_error(json)
+                .unwrap_or_else(|| panic!("accepted: {json}"));
             assert!(m.contains(needle), "{json}: {m}");
         }
     }

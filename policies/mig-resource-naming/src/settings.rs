@@ -136,11 +136,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gpu_policy_core::entry::settings_error;
-
-    fn message(json: &str) -> Option<String> {
-        settings_error::<crate::MigResourceNaming>(json.as_bytes())
-    }
+    use crate::POLICY;
 
     #[test]
     fn defaults() {
@@ -149,8 +145,8 @@ mod tests {
         assert_eq!(s.strategy, Strategy::Any);
         assert_eq!(s.max_mig_devices_per_container, 1);
         assert!(s.allow_shared);
-        assert_eq!(message("{}"), None);
-        assert_eq!(message(""), None);
+        assert_eq!(POLICY.settings_error("{}"), None);
+        assert_eq!(POLICY.settings_error(""), None);
     }
 
     #[test]
@@ -164,7 +160,7 @@ mod tests {
             r#"{"maxMigDevicesPerContainer": 4, "allowShared": false}"#,
             r#"{"gpuDeviceClasses": ["mig-*.gpu.nvidia.com"]}"#,
         ] {
-            assert_eq!(message(json), None, "{json}");
+            assert_eq!(POLICY.settings_error(json), None, "{json}");
         }
     }
 
@@ -218,7 +214,9 @@ mod tests {
                 vec!["unknown field `maxMigDevices`"],
             ),
         ] {
-            let m = message(json).unwrap_or_else(|| panic!("{json} accepted"));
+            let m = POLICY
+                .settings_error(json)
+                .unwrap_or_else(|| panic!("{json} accepted"));
             for needle in needles {
                 assert!(m.contains(needle), "{json}: {m}");
             }

@@ -136,14 +136,7 @@ impl ResourcePattern {
                 "{pattern:?}: expected exactly one '/' followed by a name"
             ));
         }
-        if let Some(bad) = pattern
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '*')))
-        {
-            return Err(format!(
-                "{pattern:?}: character {bad:?} cannot appear in a resource name"
-            ));
-        }
+        check_pattern_characters(pattern, "a resource name")?;
         Ok(ResourcePattern(Cow::Owned(pattern.to_owned())))
     }
 
@@ -155,6 +148,20 @@ impl ResourcePattern {
     /// The pattern text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Refuses a character that no `[prefix/]name` key (resource name, label
+/// key) can hold, `*` aside: the first such one is named.
+pub fn check_pattern_characters(pattern: &str, what: &str) -> Result<(), String> {
+    match pattern
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '*')))
+    {
+        Some(bad) => Err(format!(
+            "{pattern:?}: character {bad:?} cannot appear in {what}"
+        )),
+        None => Ok(()),
     }
 }
 

@@ -55,11 +55,6 @@ pub fn compile_settings<P: Policy>(json: &[u8]) -> Result<P::Compiled, String> {
     settings::parse::<P::Settings>(json).and_then(P::compile)
 }
 
-/// The message `validate_settings` gives, `None` for valid settings.
-pub fn settings_error<P: Policy>(json: &[u8]) -> Option<String> {
-    compile_settings::<P>(json).err()
-}
-
 /// The whole answer to `validate_settings`: valid exactly when the settings
 /// compile.
 pub fn check_settings<P: Policy>(json: &[u8]) -> SettingsValidationResponse {

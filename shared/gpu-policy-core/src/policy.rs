@@ -85,4 +85,11 @@ impl PolicyInfo {
             validate_settings: crate::entry::check_settings::<P>,
         }
     }
+
+    /// The `validate_settings` message for a settings document, `None` when
+    /// the settings are valid.
+    pub fn settings_error(&self, json: &str) -> Option<String> {
+        let answer = (self.validate_settings)(json.as_bytes());
+        (!answer.valid).then(|| answer.message.unwrap_or_default())
+    }
 }

@@ -34,7 +34,17 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 
 const MAGIC: &[u8; 8] = b"GPCCWASM";
 const FORMAT: u32 = 1;
-/// Magic, format, engine key, module hash, payload length, payload hash.
+/// The header's fields in order (magic, format, engine key, module hash,
+/// payload length, payload hash): their sizes, and what an entry whose field
+/// differs from this cache's is.
+const HEADER_FIELDS: [(usize, &str); 6] = [
+    (8, "not a policy-runner cache entry"),
+    (4, "another entry format"),
+    (32, "made by another wasmtime or configuration"),
+    (32, "made for another module"),
+    (8, "truncated or extended"),
+    (32, "checksum mismatch"),
+];
 const HEADER_LEN: usize = 8 + 4 + 32 + 32 + 8 + 32;
 
 type Digest32 = [u8; 32];
@@ -190,63 +200,49 @@ impl ModuleCache {
         Module::new(&self.engine, wasm).map_err(|e| anyhow!("{e:#}"))
     }
 
-    /// The payload of `entry` when its header matches this engine and
-    /// `module_hash` and its checksum matches; else why not.
+    /// The payload of `entry` when its header is the one [`Self::entry`]
+    /// writes here for that payload and `module_hash`; else why not.
     fn verified_payload<'a>(
         &self,
         entry: &'a [u8],
         module_hash: &Digest32,
     ) -> Result<&'a [u8], String> {
-        let bad = |what: &str| Err(format!("{what} (entry of {} bytes)", entry.len()));
-        let Some((magic, rest)) = entry.split_first_chunk::<8>() else {
-            return bad("no header");
+        let (header, payload) = entry.split_at_checked(HEADER_LEN).unwrap_or((entry, &[]));
+        let expected = self.header(module_hash, payload);
+        let why = match header.iter().zip(&expected).position(|(a, b)| a != b) {
+            Some(at) => {
+                let mut end = 0;
+                HEADER_FIELDS
+                    .iter()
+                    .find(|(len, _)| {
+                        end += len;
+                        at < end
+                    })
+                    .map_or("checksum mismatch", |(_, why)| *why)
+            }
+            None if header.len() < MAGIC.len() => "no header",
+            None if header.len() < HEADER_LEN => "truncated header",
+            None => return Ok(payload),
         };
-        if magic != MAGIC {
-            return bad("not a policy-runner cache entry");
-        }
-        let Some((format, rest)) = rest.split_first_chunk::<4>() else {
-            return bad("truncated header");
-        };
-        if u32::from_le_bytes(*format) != FORMAT {
-            return bad("another entry format");
-        }
-        let Some((engine_key, rest)) = rest.split_first_chunk::<32>() else {
-            return bad("truncated header");
-        };
-        if engine_key != &self.engine_key {
-            return bad("made by another wasmtime or configuration");
-        }
-        let Some((module, rest)) = rest.split_first_chunk::<32>() else {
-            return bad("truncated header");
-        };
-        if module != module_hash {
-            return bad("made for another module");
-        }
-        let Some((len, rest)) = rest.split_first_chunk::<8>() else {
-            return bad("truncated header");
-        };
-        let Some((checksum, payload)) = rest.split_first_chunk::<32>() else {
-            return bad("truncated header");
-        };
-        if u64::try_from(payload.len()).ok() != Some(u64::from_le_bytes(*len)) {
-            return bad("truncated or extended");
-        }
-        if &sha256(payload) != checksum {
-            return bad("checksum mismatch");
-        }
-        Ok(payload)
+        Err(format!("{why} (entry of {} bytes)", entry.len()))
+    }
+
+    /// The header of the entry of `payload`, field by field as
+    /// [`HEADER_FIELDS`] lists them.
+    fn header(&self, module_hash: &Digest32, payload: &[u8]) -> Vec<u8> {
+        [
+            MAGIC.as_slice(),
+            &FORMAT.to_le_bytes(),
+            &self.engine_key,
+            module_hash,
+            &(payload.len() as u64).to_le_bytes(),
+            &sha256(payload),
+        ]
+        .concat()
     }
 
     fn entry(&self, module_hash: &Digest32, payload: &[u8]) -> Vec<u8> {
-        let mut entry = Vec::with_capacity(HEADER_LEN + payload.len());
-        entry.extend_from_slice(MAGIC);
-        entry.extend_from_slice(&FORMAT.to_le_bytes());
-        entry.extend_from_slice(&self.engine_key);
-        entry.extend_from_slice(module_hash);
-        entry.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        entry.extend_from_slice(&sha256(payload));
-        entry.extend_from_slice(payload);
-        entry
+        [self.header(module_hash, payload).as_slice(), payload].concat()
     }
 }
 

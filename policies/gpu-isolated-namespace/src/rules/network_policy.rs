@@ -12,28 +12,35 @@ pub(super) fn change(
     settings: &Settings,
     cluster: &Cluster,
 ) -> Outcome {
+    match guard_default_deny(request, settings, cluster) {
+        Ok(()) => Outcome::Accept,
+        Err(violation) => Outcome::Reject(vec![violation]),
+    }
+}
+
+/// The one violation of a change that would open a GPU namespace, or of a
+/// lookup it needed that failed.
+fn guard_default_deny(
+    request: &AdmissionRequest,
+    settings: &Settings,
+    cluster: &Cluster,
+) -> Result<(), Violation> {
     let deleting = match request.operation.as_str() {
         "DELETE" => true,
         "UPDATE" => false,
-        _ => return Outcome::Accept,
+        _ => return Ok(()),
     };
     if !settings.protect_default_deny {
-        return Outcome::Accept;
+        return Ok(());
     }
-    let old = match read_policy("oldObject", request.old_object_json()) {
-        Ok(p) => p,
-        Err(v) => return Outcome::Reject(vec![v]),
-    };
-    let new = match read_policy("object", request.object_json().filter(|_| !deleting)) {
-        Ok(p) => p,
-        Err(v) => return Outcome::Reject(vec![v]),
-    };
+    let old = read_policy("oldObject", request.old_object_json())?;
+    let new = read_policy("object", request.object_json().filter(|_| !deleting))?;
     // Cheap exits, before any lookup: the old policy was no default-deny, or
     // the new one still is.
     if old.as_ref().is_some_and(|p| !p.is_default_deny())
         || new.as_ref().is_some_and(NetworkPolicy::is_default_deny)
     {
-        return Outcome::Accept;
+        return Ok(());
     }
     let name = if request.name.is_empty() {
         old.as_ref().map_or("", |p| p.metadata.name.as_str())
@@ -46,38 +53,32 @@ pub(super) fn change(
         request.namespace.as_str()
     };
     let label = &settings.namespace_label;
-    let namespace = match cluster.get_namespace(ns) {
-        Ok(n) => n,
-        Err(e) => {
-            return Outcome::Reject(vec![lookup_violation(
-                format!(
-                    "cannot read Namespace {ns:?} to tell whether NetworkPolicy {name:?} guards a GPU namespace"
-                ),
-                "v1/Namespace",
-                &e,
-            )]);
-        }
-    };
+    let namespace = cluster.get_namespace(ns).map_err(|e| {
+        lookup_violation(
+            format!(
+                "cannot read Namespace {ns:?} to tell whether NetworkPolicy {name:?} guards a GPU namespace"
+            ),
+            "v1/Namespace",
+            &e,
+        )
+    })?;
     // The namespace controller deletes the NetworkPolicies of a namespace
     // being deleted; refusing that would keep the namespace Terminating.
     if namespace.is_terminating() {
-        return Outcome::Accept;
+        return Ok(());
     }
     let Some(ns_type) = gpu_namespace_type(&namespace, settings) else {
-        return Outcome::Accept;
+        return Ok(());
     };
-    let policies = match cluster.list_network_policies(ns) {
-        Ok(p) => p,
-        Err(e) => {
-            return Outcome::Reject(vec![lookup_violation(
-                format!(
-                    "cannot list the NetworkPolicies of GPU namespace {ns:?} to check that a default-deny remains"
-                ),
-                "networking.k8s.io/v1/NetworkPolicy",
-                &e,
-            )]);
-        }
-    };
+    let policies = cluster.list_network_policies(ns).map_err(|e| {
+        lookup_violation(
+            format!(
+                "cannot list the NetworkPolicies of GPU namespace {ns:?} to check that a default-deny remains"
+            ),
+            "networking.k8s.io/v1/NetworkPolicy",
+            &e,
+        )
+    })?;
     // Without oldObject, the stored policy of that name tells what it was.
     let was_default_deny = match &old {
         Some(_) => true,
@@ -89,7 +90,7 @@ pub(super) fn change(
         .iter()
         .any(|p| p.metadata.name != name && p.is_default_deny());
     if !was_default_deny || another_remains {
-        return Outcome::Accept;
+        return Ok(());
     }
     let other_name = if name == "default-deny-all" {
         "default-deny"
@@ -97,7 +98,7 @@ pub(super) fn change(
         "default-deny-all"
     };
     let guard = format!("the only default-deny of GPU namespace {ns:?} ({label}={ns_type})");
-    let violation = if deleting {
+    Err(if deleting {
         Violation::new(
             "metadata.name",
             format!(
@@ -117,8 +118,7 @@ pub(super) fn change(
             ),
         )
         .fix("keep podSelector: {} and policyTypes: [Ingress, Egress] with no allow-all rule")
-    };
-    Outcome::Reject(vec![violation])
+    })
 }
 
 /// The NetworkPolicy at `field` of the request, when there is one.
