@@ -464,64 +464,43 @@ mod tests {
 
     #[test]
     fn classifies_defaults() {
+        use GpuKind::{MigSlice, Passthrough, Whole};
+        use Vendor::{Amd, Intel, Nvidia};
         let c = GpuCatalogue::default();
-        let table = [
-            (
-                "nvidia.com/gpu",
-                Some((GpuKind::Whole, false, Vendor::Nvidia)),
-            ),
-            (
-                "nvidia.com/gpu.shared",
-                Some((GpuKind::Whole, true, Vendor::Nvidia)),
-            ),
-            (
-                "nvidia.com/mig-1g.10gb",
-                Some((GpuKind::MigSlice, false, Vendor::Nvidia)),
-            ),
+        let check = |name: &str, expected| {
+            let got = c.classify(name).map(|r| (r.kind, r.shared, r.vendor));
+            assert_eq!(got, expected, "{name}");
+        };
+        for (name, expected) in [
+            ("nvidia.com/gpu", Some((Whole, false, Nvidia))),
+            ("nvidia.com/gpu.shared", Some((Whole, true, Nvidia))),
+            ("nvidia.com/mig-1g.10gb", Some((MigSlice, false, Nvidia))),
             (
                 "nvidia.com/mig-1g.10gb.shared",
-                Some((GpuKind::MigSlice, true, Vendor::Nvidia)),
+                Some((MigSlice, true, Nvidia)),
             ),
-            ("amd.com/gpu", Some((GpuKind::Whole, false, Vendor::Amd))),
-            (
-                "gpu.intel.com/i915",
-                Some((GpuKind::Whole, false, Vendor::Intel)),
-            ),
-            (
-                "gpu.intel.com/xe",
-                Some((GpuKind::Whole, false, Vendor::Intel)),
-            ),
-            (
-                "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
-                Some((GpuKind::Whole, false, Vendor::Nvidia)),
-            ),
-            (
-                "deviceclass.resource.kubernetes.io/mig.nvidia.com",
-                Some((GpuKind::MigSlice, false, Vendor::Nvidia)),
-            ),
-            (
-                "deviceclass.resource.kubernetes.io/vfio.gpu.nvidia.com",
-                Some((GpuKind::Passthrough, false, Vendor::Nvidia)),
-            ),
-            (
-                "deviceclass.resource.kubernetes.io/gpu.amd.com",
-                Some((GpuKind::Whole, false, Vendor::Amd)),
-            ),
-            (
-                "deviceclass.resource.kubernetes.io/gpu.intel.com",
-                Some((GpuKind::Whole, false, Vendor::Intel)),
-            ),
-            ("deviceclass.resource.kubernetes.io/nic.example.com", None),
-            ("deviceclass.resource.kubernetes.io/", None),
+            ("amd.com/gpu", Some((Whole, false, Amd))),
+            ("gpu.intel.com/i915", Some((Whole, false, Intel))),
+            ("gpu.intel.com/xe", Some((Whole, false, Intel))),
             ("nvidia.com/a100", None),
             ("gpu.intel.com/millicores", None),
             ("cpu", None),
             ("memory", None),
             ("NVIDIA.com/gpu", None),
-        ];
-        for (name, expected) in table {
-            let got = c.classify(name).map(|r| (r.kind, r.shared, r.vendor));
-            assert_eq!(got, expected, "{name}");
+        ] {
+            check(name, expected);
+        }
+        // The implicit extended resources of DRA device classes.
+        for (class, expected) in [
+            ("gpu.nvidia.com", Some((Whole, false, Nvidia))),
+            ("mig.nvidia.com", Some((MigSlice, false, Nvidia))),
+            ("vfio.gpu.nvidia.com", Some((Passthrough, false, Nvidia))),
+            ("gpu.amd.com", Some((Whole, false, Amd))),
+            ("gpu.intel.com", Some((Whole, false, Intel))),
+            ("nic.example.com", None),
+            ("", None),
+        ] {
+            check(&format!("{DEVICE_CLASS_RESOURCE_PREFIX}{class}"), expected);
         }
     }
 

@@ -271,32 +271,17 @@ mod tests {
     #[test]
     fn open_value_taint_accepts_any_value_of_the_key() {
         let taint = Taint::new("sku", "NoSchedule");
-        assert!(
-            taint
-                .tolerated_by(&tol("sku", "Equal", "gpu", "NoSchedule"))
-                .is_some()
-        );
-        assert!(
-            taint
-                .tolerated_by(&tol("sku", "", "anything", "NoSchedule"))
-                .is_some()
-        );
-        assert!(taint.tolerated_by(&tol("sku", "Exists", "", "")).is_some());
-        assert!(
-            taint
-                .tolerated_by(&tol("sku", "Equal", "gpu", "NoExecute"))
-                .is_none()
-        );
-        assert!(
-            taint
-                .tolerated_by(&tol("sku", "Lt", "1", "NoSchedule"))
-                .is_none()
-        );
-        assert!(
-            taint
-                .tolerated_by(&tol("other", "Exists", "", "NoSchedule"))
-                .is_none()
-        );
+        for (key, op, value, effect, tolerated) in [
+            ("sku", "Equal", "gpu", "NoSchedule", true),
+            ("sku", "", "anything", "NoSchedule", true),
+            ("sku", "Exists", "", "", true),
+            ("sku", "Equal", "gpu", "NoExecute", false),
+            ("sku", "Lt", "1", "NoSchedule", false),
+            ("other", "Exists", "", "NoSchedule", false),
+        ] {
+            let t = tol(key, op, value, effect);
+            assert_eq!(taint.tolerated_by(&t).is_some(), tolerated, "{t:?}");
+        }
     }
 
     #[test]

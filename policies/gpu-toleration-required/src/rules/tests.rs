@@ -54,6 +54,21 @@ fn plain_spec(tolerations: Value) -> Value {
     })
 }
 
+/// A toleration as written, its empty fields left out.
+fn toleration(key: &str, operator: &str, value: &str, effect: &str) -> Value {
+    let fields = [
+        ("key", key),
+        ("operator", operator),
+        ("value", value),
+        ("effect", effect),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect()
+}
+
 fn message(r: &ValidationResponse) -> &str {
     r.message.as_deref().unwrap_or_default()
 }
@@ -65,82 +80,42 @@ const NVIDIA_YAML: &str = "{key: nvidia.com/gpu, operator: Exists, effect: NoSch
 /// it tolerates).
 #[test]
 fn toleration_matrix() {
-    let table: &[(Value, bool, &str)] = &[
-        // toleration, tolerates nvidia.com/gpu:NoSchedule?, reason shown for a pod without GPUs
+    // toleration (key, operator, value, effect) and, when it tolerates
+    // nvidia.com/gpu:NoSchedule, the reason shown for a pod without GPUs.
+    const MATCH: &str = "its key and effect match";
+    const ANY_EFFECT: &str = "an empty effect matches every effect";
+    const ANY_KEY: &str = "an empty key tolerates every taint";
+    let table = [
+        ("nvidia.com/gpu", "Exists", "", "NoSchedule", Some(MATCH)),
         (
-            json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}),
-            true,
-            "its key and effect match",
+            "nvidia.com/gpu",
+            "Equal",
+            "present",
+            "NoSchedule",
+            Some(MATCH),
         ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}),
-            true,
-            "its key and effect match",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}),
-            true,
-            "its key and effect match",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Exists"}),
-            true,
-            "an empty effect matches every effect",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}),
-            true,
-            "an empty effect matches every effect",
-        ),
-        (
-            json!({"operator": "Exists"}),
-            true,
-            "an empty key tolerates every taint",
-        ),
-        (
-            json!({"operator": "Exists", "effect": "NoSchedule"}),
-            true,
-            "an empty key tolerates every taint",
-        ),
-        (
-            json!({"operator": "Exists", "effect": "NoExecute"}),
-            false,
-            "",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}),
-            false,
-            "",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "PreferNoSchedule"}),
-            false,
-            "",
-        ),
-        (
-            json!({"key": "nvidia.com/GPU", "operator": "Exists", "effect": "NoSchedule"}),
-            false,
-            "",
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Gt", "value": "1", "effect": "NoSchedule"}),
-            false,
-            "",
-        ),
-        (
-            json!({"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}),
-            false,
-            "",
-        ),
+        ("nvidia.com/gpu", "", "true", "NoSchedule", Some(MATCH)),
+        ("nvidia.com/gpu", "Exists", "", "", Some(ANY_EFFECT)),
+        ("nvidia.com/gpu", "Equal", "present", "", Some(ANY_EFFECT)),
+        ("", "Exists", "", "", Some(ANY_KEY)),
+        ("", "Exists", "", "NoSchedule", Some(ANY_KEY)),
+        ("", "Exists", "", "NoExecute", None),
+        ("nvidia.com/gpu", "Exists", "", "NoExecute", None),
+        ("nvidia.com/gpu", "Exists", "", "PreferNoSchedule", None),
+        ("nvidia.com/GPU", "Exists", "", "NoSchedule", None),
+        ("nvidia.com/gpu", "Gt", "1", "NoSchedule", None),
+        ("dedicated", "Equal", "ml", "NoSchedule", None),
     ];
-    for (toleration, tolerates, why) in table {
+    for (key, operator, value, effect, why) in table {
+        let toleration = toleration(key, operator, value, effect);
+        let tolerates = why.is_some();
         let gpu = run(
             WorkloadKind::Pod,
             &gpu_spec(json!([toleration])),
             &json!({}),
         );
         assert_eq!(
-            gpu.accepted, *tolerates,
+            gpu.accepted, tolerates,
             "GPU pod with {toleration}: {:?}",
             gpu.message
         );
@@ -157,7 +132,7 @@ fn toleration_matrix() {
             "plain pod with {toleration}: {:?}",
             plain.message
         );
-        if *tolerates {
+        if let Some(why) = why {
             let m = message(&plain);
             assert!(m.starts_with("spec.tolerations[0]: "), "{m}");
             assert!(m.contains(why), "{m}");
@@ -172,28 +147,14 @@ fn toleration_matrix() {
 fn taint_with_value_needs_the_value() {
     let settings = json!({"taints": [{"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"}]});
     let table = [
-        (
-            json!({"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}),
-            true,
-        ),
-        (
-            json!({"key": "sku", "operator": "Exists", "effect": "NoSchedule"}),
-            true,
-        ),
-        (
-            json!({"key": "sku", "operator": "Equal", "value": "cpu", "effect": "NoSchedule"}),
-            false,
-        ),
-        (
-            json!({"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoExecute"}),
-            false,
-        ),
-        (
-            json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}),
-            false,
-        ),
+        ("sku", "Equal", "gpu", "NoSchedule", true),
+        ("sku", "Exists", "", "NoSchedule", true),
+        ("sku", "Equal", "cpu", "NoSchedule", false),
+        ("sku", "Equal", "gpu", "NoExecute", false),
+        ("nvidia.com/gpu", "Exists", "", "NoSchedule", false),
     ];
-    for (toleration, ok) in table {
+    for (key, operator, value, effect, ok) in table {
+        let toleration = toleration(key, operator, value, effect);
         let r = run(
             WorkloadKind::Deployment,
             &gpu_spec(json!([toleration])),
