@@ -221,58 +221,49 @@ mod tests {
     #[test]
     fn device_counts_table() {
         use QuantityError::*;
-        let cases: &[(&str, Result<u64, QuantityError>)] = &[
-            ("1", Ok(1)),
-            ("2", Ok(2)),
-            ("8", Ok(8)),
-            ("+3", Ok(3)),
-            (" 4 ", Ok(4)),
-            ("1000m", Ok(1)),
-            ("2000m", Ok(2)),
-            ("1500m", Err(Fractional)),
-            ("500m", Err(Fractional)),
-            ("0.5", Err(Fractional)),
-            (".5", Err(Fractional)),
-            ("1.0", Ok(1)),
-            ("2.", Ok(2)),
-            ("1k", Ok(1000)),
-            ("1Ki", Ok(1024)),
-            ("1e3", Ok(1000)),
-            ("1E2", Ok(100)),
-            ("10e-1", Ok(1)),
-            ("1e-1", Err(Fractional)),
-            ("1000000000n", Ok(1)),
-            ("1000000u", Ok(1)),
-            ("1M", Ok(1_000_000)),
-            ("1G", Ok(1_000_000_000)),
-            ("5G", Err(TooLarge)),
-            ("1Ei", Err(TooLarge)),
-            ("1e60", Err(TooLarge)),
-            ("1e999", Err(TooLarge)),
-            ("1e-999", Err(Fractional)),
-            ("99999999999999999999999999999999999999", Err(TooLarge)),
-            ("-1", Err(Negative)),
-            ("-0.5", Err(Negative)),
-            ("0", Err(Zero)),
-            ("-0", Err(Zero)),
-            ("0m", Err(Zero)),
-            ("000", Err(Zero)),
-            ("", Err(Empty)),
-            ("   ", Err(Empty)),
-            ("abc", Err(Invalid)),
-            ("1K", Err(Invalid)),
-            ("1ki", Err(Invalid)),
-            ("1.2.3", Err(Invalid)),
-            ("1 gpu", Err(Invalid)),
-            ("-", Err(Invalid)),
-            (".", Err(Invalid)),
-            ("1e", Err(Invalid)),
-            ("1e+", Err(Invalid)),
-            ("0x10", Err(Invalid)),
-            ("１", Err(Invalid)),
+        // Each outcome with every input that gives it.
+        let cases: &[(Result<u64, QuantityError>, &[&str])] = &[
+            (
+                Ok(1),
+                &["1", "1000m", "1.0", "10e-1", "1000000000n", "1000000u"],
+            ),
+            (Ok(2), &["2", "2000m", "2."]),
+            (Ok(8), &["8"]),
+            (Ok(3), &["+3"]),
+            (Ok(4), &[" 4 "]),
+            (
+                Err(Fractional),
+                &["1500m", "500m", "0.5", ".5", "1e-1", "1e-999"],
+            ),
+            (Ok(1000), &["1k", "1e3"]),
+            (Ok(1024), &["1Ki"]),
+            (Ok(100), &["1E2"]),
+            (Ok(1_000_000), &["1M"]),
+            (Ok(1_000_000_000), &["1G"]),
+            (
+                Err(TooLarge),
+                &[
+                    "5G",
+                    "1Ei",
+                    "1e60",
+                    "1e999",
+                    "99999999999999999999999999999999999999",
+                ],
+            ),
+            (Err(Negative), &["-1", "-0.5"]),
+            (Err(Zero), &["0", "-0", "0m", "000"]),
+            (Err(Empty), &["", "   "]),
+            (
+                Err(Invalid),
+                &[
+                    "abc", "1K", "1ki", "1.2.3", "1 gpu", "-", ".", "1e", "1e+", "0x10", "１",
+                ],
+            ),
         ];
-        for (input, expected) in cases {
-            assert_eq!(&parse_device_count(input), expected, "input {input:?}");
+        for (expected, inputs) in cases {
+            for input in *inputs {
+                assert_eq!(&parse_device_count(input), expected, "input {input:?}");
+            }
         }
     }
 
