@@ -9,10 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use gpu_policy_core::KubernetesHost;
 use serde_json::{Value, json};
 
-use crate::replay::{
-    CapabilityError, ContextAwareResource, HostCall, KubernetesRequest, ReplaySession,
-    kubernetes_call,
-};
+use crate::metadata::ContextAwareResource;
+use crate::replay::{CapabilityError, HostCall, KubernetesRequest, ReplaySession, kubernetes_call};
 
 /// An object held by the cluster, filed under its type, namespace and name.
 #[derive(Debug, Clone)]

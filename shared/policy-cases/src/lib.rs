@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod cluster;
+pub mod metadata;
 pub mod replay;
 pub mod suite;
 
@@ -17,10 +18,10 @@ pub use cases::{
     read_json_or_yaml, validate_payload,
 };
 pub use cluster::InMemoryCluster;
+pub use metadata::{ContextAwareResource, Rule};
 pub use replay::{
-    CapabilityError, ContextAwareResource, Exchange, HostCall, HostCallOutcome, KubernetesRequest,
-    RecordedResponse, ReplaySession, kubernetes_call, load_context_aware_resources,
-    parse_context_aware_resources,
+    CapabilityError, Exchange, HostCall, HostCallOutcome, KubernetesRequest, RecordedResponse,
+    ReplaySession, kubernetes_call, load_context_aware_resources, parse_context_aware_resources,
 };
 pub use suite::{
     CaseFailure, CaseInputs, Harness, Native, PolicyUnderTest, SuiteReport, assert_native,

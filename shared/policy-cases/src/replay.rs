@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::metadata::ContextAwareResource;
+
 /// A Kubernetes lookup made by a policy through the `kubewarden` binding,
 /// namespace `kubernetes`: `get_resource`, `list_resources_by_namespace`,
 /// `list_resources_all`.
@@ -379,33 +381,6 @@ fn label(source: Option<&Path>) -> String {
         || "<inline session>".to_owned(),
         |p| p.display().to_string(),
     )
-}
-
-/// One Kubernetes resource type a policy may read through host capabilities,
-/// as listed in `metadata.yml` under `contextAwareResources`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContextAwareResource {
-    /// `apiVersion` of the resource, e.g. `v1` or `networking.k8s.io/v1`.
-    pub api_version: String,
-    /// `kind` of the resource, e.g. `Namespace`.
-    pub kind: String,
-}
-
-impl ContextAwareResource {
-    /// Shorthand constructor.
-    pub fn new(api_version: impl Into<String>, kind: impl Into<String>) -> Self {
-        Self {
-            api_version: api_version.into(),
-            kind: kind.into(),
-        }
-    }
-}
-
-impl fmt::Display for ContextAwareResource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.api_version, self.kind)
-    }
 }
 
 // Only the field we need; the rest of metadata.yml (rules, annotations, ...)

@@ -23,9 +23,9 @@ use crate::cases::{
     from_serialized, load_case_file, read_json_or_yaml, validate_payload,
 };
 use crate::cluster::InMemoryCluster;
+use crate::metadata::ContextAwareResource;
 use crate::replay::{
-    ContextAwareResource, HostCall, HostCallOutcome, KubernetesRequest, ReplaySession,
-    load_context_aware_resources,
+    HostCall, HostCallOutcome, KubernetesRequest, ReplaySession, load_context_aware_resources,
 };
 
 /// Runs a policy for the case harness.

@@ -22,6 +22,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, ensure};
 use serde::{Deserialize, Serialize};
 
+pub use policy_cases::{ContextAwareResource, Rule};
+
 /// Where the policy crates live, relative to the workspace root.
 pub const POLICIES_DIR: &str = "policies";
 /// Where the Artifact Hub files go, relative to the workspace root.
@@ -44,27 +46,6 @@ pub const REQUIRED_ANNOTATIONS: [&str; 13] = [
     "io.artifacthub.resources",
     "io.artifacthub.keywords",
 ];
-
-/// One admission rule, as in metadata.yml and in the policy CRDs
-/// (`RuleWithOperations`). Field order is kwctl's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Rule {
-    pub api_groups: Vec<String>,
-    pub api_versions: Vec<String>,
-    pub resources: Vec<String>,
-    pub operations: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-}
-
-/// A resource type a context-aware policy may read.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ContextAwareResource {
-    pub api_version: String,
-    pub kind: String,
-}
 
 /// metadata.yml as `kwctl annotate -m` reads it (kwctl's
 /// `policy_metadata::Metadata`), stricter: every field the project relies on

@@ -2,6 +2,7 @@
 //! send for `kubectl create` (operation CREATE), in kwctl's shape.
 
 use gpu_policy_core::WorkloadKind;
+use policy_cases::Rule;
 use serde_json::{Value, json};
 
 use crate::input::InputObject;
@@ -70,6 +71,18 @@ const CLUSTER_SCOPED_KINDS: [&str; 17] = [
 ];
 
 impl ResourceType {
+    /// Whether admission `rule` selects a request with `operation` on
+    /// this type's objects.
+    pub fn selected_by(&self, rule: &Rule, operation: &str) -> bool {
+        rule.selects(
+            &self.group,
+            &self.version,
+            &self.resource,
+            self.namespaced,
+            operation,
+        )
+    }
+
     pub fn of(api_version: &str, kind: &str) -> Self {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),

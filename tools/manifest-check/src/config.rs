@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::expression::Expr;
 use crate::input::{self, InputObject};
-use crate::selection::{LabelSelector, Rule};
+use crate::selection::LabelSelector;
+use policy_cases::Rule;
 
 /// `spec.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -333,7 +333,7 @@ impl Engine {
         if !config
             .rules
             .iter()
-            .any(|r| r.matches(&admission.resource_type, "CREATE"))
+            .any(|r| admission.resource_type.selected_by(r, "CREATE"))
         {
             return None;
         }

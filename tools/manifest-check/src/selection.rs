@@ -5,40 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::admission::ResourceType;
-
-/// One admission rule (`rules[]` of a policy or of metadata.yml).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Rule {
-    /// API groups (`""` core, `*` any).
-    pub api_groups: Vec<String>,
-    /// API versions (`*` any).
-    pub api_versions: Vec<String>,
-    /// Plural resources (`*` any; `x/y` names a subresource).
-    pub resources: Vec<String>,
-    /// Operations (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`, `*`).
-    pub operations: Vec<String>,
-}
-
-fn any_matches(list: &[String], value: &str) -> bool {
-    list.iter().any(|item| item == "*" || item == value)
-}
-
-impl Rule {
-    /// Whether a request for `resource_type` with `operation` (no
-    /// subresource) is selected by this rule.
-    pub fn matches(&self, resource_type: &ResourceType, operation: &str) -> bool {
-        any_matches(&self.api_groups, &resource_type.group)
-            && any_matches(&self.api_versions, &resource_type.version)
-            && any_matches(&self.operations, operation)
-            // `*` and `*/*` select main resources; `pods/*` does not.
-            && self.resources.iter().any(|r| {
-                r == "*" || r == "*/*" || r.as_str() == resource_type.resource.as_str()
-            })
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LabelSelector {
@@ -136,33 +102,6 @@ mod tests {
             }],
             ..LabelSelector::default()
         }
-    }
-
-    #[test]
-    fn rules_with_wildcards() {
-        let pod = ResourceType::of("v1", "Pod");
-        let deploy = ResourceType::of("apps/v1", "Deployment");
-        let rule = Rule {
-            api_groups: strings(&[""]),
-            api_versions: strings(&["v1"]),
-            resources: strings(&["pods"]),
-            operations: strings(&["CREATE", "UPDATE"]),
-        };
-        assert!(rule.matches(&pod, "CREATE"));
-        assert!(!rule.matches(&pod, "DELETE"));
-        assert!(!rule.matches(&deploy, "CREATE"));
-        let all = Rule {
-            api_groups: strings(&["*"]),
-            api_versions: strings(&["*"]),
-            resources: strings(&["*"]),
-            operations: strings(&["*"]),
-        };
-        assert!(all.matches(&deploy, "CREATE"));
-        let sub = Rule {
-            resources: strings(&["pods/status"]),
-            ..all
-        };
-        assert!(!sub.matches(&pod, "CREATE"));
     }
 
     #[test]

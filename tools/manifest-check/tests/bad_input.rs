@@ -60,34 +60,28 @@ fn file_that_is_not_yaml() {
 }
 
 #[test]
-fn object_without_kind_or_api_version() {
+fn objects_without_kind_or_api_version_are_located() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "pods.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\napiVersion: v1\nmetadata: {name: no-kind}\n---\nkind: Pod\nmetadata: {name: no-version}\n",
-    );
-    fails_with(
-        &run(&[f.to_str().unwrap()]),
-        &[
-            &format!("{}#1: object has no kind", f.display()),
-            &format!("{}#2: Pod object has no apiVersion", f.display()),
-        ],
-    );
-}
-
-#[test]
-fn list_item_without_kind_is_located() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
-        "list.json",
-        r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod"},{"apiVersion":"v1"}]}"#,
-    );
-    fails_with(
-        &run(&[f.to_str().unwrap()]),
-        &["#0.items[1]: object has no kind"],
-    );
+    for (name, text, wanted) in [
+        (
+            "pods.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\napiVersion: v1\nmetadata: {name: no-kind}\n---\nkind: Pod\nmetadata: {name: no-version}\n",
+            &["#1: object has no kind", "#2: Pod object has no apiVersion"][..],
+        ),
+        (
+            "list.json",
+            r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod"},{"apiVersion":"v1"}]}"#,
+            &["#0.items[1]: object has no kind"],
+        ),
+    ] {
+        let f = write(dir.path(), name, text);
+        let wanted: Vec<String> = wanted
+            .iter()
+            .map(|w| format!("{}{w}", f.display()))
+            .collect();
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        fails_with(&run(&[f.to_str().unwrap()]), &wanted);
+    }
 }
 
 #[test]
