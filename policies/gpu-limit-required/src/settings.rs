@@ -6,6 +6,7 @@
 
 use gpu_policy_core::catalogue::{WithCatalogue, check_pattern_characters};
 use gpu_policy_core::labels::check_label_key;
+use gpu_policy_core::pod::null_as_default;
 use gpu_policy_core::targeting::default_gpu_taints;
 use gpu_policy_core::{GpuCatalogue, NodeTargeting, Taint};
 use serde::{Deserialize, Deserializer};
@@ -16,16 +17,16 @@ use serde::{Deserialize, Deserializer};
 pub struct Settings {
     /// Extra GPU resource names or `*` patterns, added to the shared
     /// catalogue's defaults.
-    #[serde(deserialize_with = "null_as_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub gpu_resources: Vec<String>,
     /// Extra DRA device class names or `*` patterns whose implicit resource
     /// (`deviceclass.resource.kubernetes.io/<class>`) is a GPU, added to the
     /// shared defaults.
-    #[serde(deserialize_with = "null_as_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub gpu_device_classes: Vec<String>,
     /// Extra node label keys (or `*` patterns) that mark GPU nodes, added to
     /// the shared defaults.
-    #[serde(deserialize_with = "null_as_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub gpu_node_selector_labels: Vec<String>,
     /// The GPU taints whose toleration means "aims at GPU nodes". `None`: the
     /// shared defaults; given: replaces them.
@@ -61,11 +62,6 @@ impl Default for Settings {
             allow_admin_access: false,
         }
     }
-}
-
-/// `null` reads as an empty list (form tools send it for "nothing").
-fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// `null` reads as the default, `true`.
