@@ -6,61 +6,31 @@ use gpu_policy_core::dra::DraKind;
 use gpu_policy_core::entry;
 use gpu_policy_core::host::NoCluster;
 use kubewarden_policy_sdk::response::ValidationResponse;
+use policy_testkit::build;
 use serde_json::{Value, json};
-
-/// The workload kind named `kind`.
-fn kind_info(kind: &str) -> WorkloadKind {
-    *WorkloadKind::ALL.iter().find(|k| k.name() == kind).unwrap()
-}
 
 /// The names of the eight workload kinds.
 fn kinds() -> impl Iterator<Item = &'static str> {
     WorkloadKind::ALL.into_iter().map(WorkloadKind::name)
 }
 
-fn object(kind: &str, spec: &Value) -> Value {
-    let group = kind_info(kind).group();
-    let api_version = if group.is_empty() {
-        "v1".to_owned()
-    } else {
-        format!("{group}/v1")
-    };
-    let metadata = json!({"name": "trainer", "namespace": "ml", "labels": {"app": "trainer"}});
-    let template = json!({"metadata": {"labels": {"app": "trainer"}}, "spec": spec});
-    let body = match kind {
-        "Pod" => spec.clone(),
-        "CronJob" => {
-            json!({"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}})
-        }
-        "Job" => json!({"backoffLimit": 2, "template": template}),
-        _ => {
-            json!({"replicas": 1, "selector": {"matchLabels": {"app": "trainer"}}, "template": template})
-        }
-    };
-    json!({"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": body})
-}
-
+/// A request for a `kind` named trainer in namespace ml, its pod labelled
+/// app=trainer; DELETE has only the old object, UPDATE the same old and new.
 fn request(kind: &str, operation: &str, spec: &Value) -> Value {
-    let info = kind_info(kind);
-    let (group, version, kind_name, resource) = (info.group(), "v1", info.name(), info.resource());
-    let object = object(kind, spec);
+    let k = build::workload_kind_named(kind).unwrap();
+    let (group, version) = (k.group(), k.version());
+    let labels = json!({"labels": {"app": "trainer"}});
+    let object =
+        build::workload_object(group, version, kind, "trainer", "ml", labels, spec.clone());
     let (object, old_object) = match operation {
         "DELETE" => (Value::Null, object),
         "UPDATE" => (object.clone(), object),
         _ => (object, Value::Null),
     };
-    json!({
-        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
-        "kind": {"group": group, "version": version, "kind": kind_name},
-        "resource": {"group": group, "version": version, "resource": resource},
-        "requestKind": {"group": group, "version": version, "kind": kind_name},
-        "name": "trainer",
-        "namespace": "ml",
-        "operation": operation,
-        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
-        "object": object,
-        "oldObject": old_object,
-    })
+    let resource = k.resource();
+    build::admission_request(
+        group, version, kind, resource, operation, "trainer", "ml", object, old_object,
+    )
 }
 
 fn run_request(request: Value, settings: Value) -> ValidationResponse {
@@ -817,7 +787,7 @@ fn hostile_inputs_do_not_panic() {
 
 /// A ResourceClaimTemplate whose claim spec has `requests`.
 fn template(requests: Value) -> Value {
-    policy_testkit::build::dra_request(
+    build::dra_request(
         DraKind::ResourceClaimTemplate,
         "gpus",
         json!({"spec": {"devices": {"requests": requests}}}),
@@ -895,7 +865,7 @@ fn claims_count_their_gpu_requests_against_the_caps() {
 #[test]
 fn admin_access_to_gpus_needs_allow_admin_access() {
     let admin = json!([{"name": "monitor", "exactly": {"deviceClassName": "gpu.nvidia.com", "adminAccess": true}}]);
-    let claim = policy_testkit::build::dra_request(
+    let claim = build::dra_request(
         DraKind::ResourceClaim,
         "monitor",
         json!({"devices": {"requests": admin}}),
@@ -914,7 +884,7 @@ fn admin_access_to_gpus_needs_allow_admin_access() {
 
 #[test]
 fn dra_objects_that_are_not_claims_or_cannot_be_read() {
-    let class = policy_testkit::build::dra_request(
+    let class = build::dra_request(
         DraKind::DeviceClass,
         "gpu.nvidia.com",
         json!({"selectors": [{"cel": {"expression": "device.driver == 'gpu.nvidia.com'"}}]}),

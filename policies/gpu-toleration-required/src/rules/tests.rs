@@ -2,30 +2,18 @@
 
 use gpu_policy_core::WorkloadKind;
 use kubewarden_policy_sdk::response::ValidationResponse;
+use policy_testkit::build;
 use serde_json::{Value, json};
 
+/// A `kind` named x in namespace ml, its pod labelled app=x.
 fn object(kind: WorkloadKind, pod_spec: &Value) -> Value {
-    let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": pod_spec});
-    match kind {
-        WorkloadKind::Pod => {
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "ml"}, "spec": pod_spec})
-        }
-        WorkloadKind::CronJob => {
-            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "x"},
-            "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}})
-        }
-        other => {
-            json!({"kind": other.name(), "metadata": {"name": "x"}, "spec": {"replicas": 1, "template": template}})
-        }
-    }
+    let labels = json!({"labels": {"app": "x"}});
+    let (group, version, name) = (kind.group(), kind.version(), kind.name());
+    build::workload_object(group, version, name, "x", "ml", labels, pod_spec.clone())
 }
 
 fn request(kind: WorkloadKind, object: &Value) -> Value {
-    json!({
-        "uid": "u", "operation": "CREATE", "name": "x", "namespace": "ml",
-        "kind": {"group": kind.group(), "version": "v1", "kind": kind.name()},
-        "object": object,
-    })
+    build::create_request(kind.resource(), object.clone())
 }
 
 fn run_request(request: &Value, settings: &Value) -> ValidationResponse {
@@ -515,7 +503,8 @@ fn cronjob_in_mutate_mode() {
     let settings = json!({"mode": "mutate", "taints": [
         {"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"},
     ]});
-    let input = object(WorkloadKind::CronJob, &spec);
+    let mut input = object(WorkloadKind::CronJob, &spec);
+    input["spec"]["schedule"] = json!("0 * * * *");
     let r = mutate(WorkloadKind::CronJob, &input, &settings);
     assert!(r.accepted);
     let out = r.mutated_object.unwrap();
