@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use gpu_policy_core::WorkloadKind;
 use gpu_policy_core::violation::render;
 use policy_cases::InMemoryCluster;
+use policy_testkit::build;
 use serde_json::{Value, json};
 
 use super::*;
@@ -112,22 +113,18 @@ fn message(outcome: &Outcome) -> String {
 /// with `resources`.
 fn workload(kind: &str, namespace: &str, labels: Value, resources: Value) -> Value {
     let pod_spec = json!({"containers": [{"name": "trainer", "image": "nvcr.io/nvidia/pytorch:24.05-py3", "resources": resources}]});
-    let template = json!({"metadata": {"labels": labels}, "spec": pod_spec});
-    let object = match kind {
-        "Pod" => {
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w", "labels": labels}, "spec": pod_spec})
-        }
-        "CronJob" => json!({"apiVersion": "batch/v1", "kind": kind, "metadata": {"name": "w"},
-            "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}}),
-        _ => json!({"kind": kind, "metadata": {"name": "w"}, "spec": {"template": template}}),
-    };
-    let group = WorkloadKind::ALL
-        .iter()
-        .find(|k| k.name() == kind)
-        .unwrap()
-        .group();
-    json!({"uid": "1", "kind": {"group": group, "version": "v1", "kind": kind},
-           "operation": "CREATE", "name": "w", "namespace": namespace, "object": object})
+    let k = build::workload_kind_named(kind).unwrap();
+    let pod_metadata = json!({"labels": labels});
+    let object = build::workload_object(
+        k.group(),
+        k.version(),
+        kind,
+        "w",
+        namespace,
+        pod_metadata,
+        pod_spec,
+    );
+    build::create_request(k.resource(), object)
 }
 
 fn gpu(n: &str) -> Value {
