@@ -6,10 +6,9 @@
 use std::collections::BTreeSet;
 
 use gpu_policy_core::dra::AdmittedClaim;
-use gpu_policy_core::{AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, Outcome, Violation};
+use gpu_policy_core::{AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, Outcome};
 
-use super::NAMESPACE_PATH;
-use super::namespace::GpuObject;
+use super::namespace::{GpuObject, namespace_unset};
 use crate::cluster::Cluster;
 use crate::settings::Compiled;
 
@@ -25,16 +24,7 @@ pub(super) fn check(
     };
     let ns = claim.namespace(request);
     if ns.is_empty() {
-        return Outcome::Reject(vec![
-            Violation::new(
-                NAMESPACE_PATH,
-                format!(
-                    "is not set and the request names no namespace, so the GPU namespace of this {} cannot be checked",
-                    claim.object().kind()
-                ),
-            )
-            .fix("create the claim in a GPU namespace"),
-        ]);
+        return namespace_unset("claim");
     }
     let resources: BTreeSet<String> = if settings.require_gpu_quota {
         demand

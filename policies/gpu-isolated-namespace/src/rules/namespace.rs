@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use gpu_policy_core::{DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Violation};
+use gpu_policy_core::{DEVICE_CLASS_RESOURCE_PREFIX, LookupError, Outcome, Violation};
 
 use super::{EXAMPLE, NAMESPACE_PATH, create_default_deny, gpu_namespace_type, lookup_violation};
 use crate::cluster::{Cluster, NetworkPolicy};
@@ -13,6 +13,20 @@ use crate::settings::Compiled;
 /// The namespace label that lets ResourceClaims in the namespace ask for
 /// `adminAccess`: access to devices already allocated to other pods.
 pub const ADMIN_ACCESS_LABEL: &str = "resource.kubernetes.io/admin-access";
+
+/// The answer for a GPU object whose namespace neither the request nor the
+/// object names: nothing can be looked up, so it fails closed.
+pub(super) fn namespace_unset(what: &str) -> Outcome {
+    Outcome::Reject(vec![
+        Violation::new(
+            NAMESPACE_PATH,
+            format!(
+                "is not set and the request names no namespace, so the GPU namespace of this {what} cannot be checked"
+            ),
+        )
+        .fix(format!("create the {what} in a GPU namespace")),
+    ])
+}
 
 /// A GPU object about to be created in a namespace.
 pub(super) struct GpuObject<'a> {

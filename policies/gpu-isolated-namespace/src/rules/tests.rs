@@ -829,3 +829,24 @@ fn no_gpu_object_runs_where_dra_admin_access_is_allowed() {
     );
     assert_eq!(run(&pod_request, &s, &off), Outcome::Accept);
 }
+
+#[test]
+fn gpu_objects_without_a_namespace_fail_closed() {
+    let s = settings(json!({}));
+    let mut claim = claim_template("gpu.nvidia.com");
+    claim["namespace"] = json!("");
+    claim["object"]["metadata"]["namespace"] = json!(null);
+    for (request, what) in [
+        (pod("", training(), gpu("1")), "workload"),
+        (claim, "claim"),
+    ] {
+        let fake = Fake::gpu_namespace("ml", "training");
+        assert_eq!(
+            message(&run(&request, &s, &fake)),
+            format!(
+                "metadata.namespace: is not set and the request names no namespace, so the GPU namespace of this {what} cannot be checked (fix: create the {what} in a GPU namespace)"
+            )
+        );
+        assert!(fake.calls().is_empty(), "{what}: {:?}", fake.calls());
+    }
+}

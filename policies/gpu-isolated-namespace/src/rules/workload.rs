@@ -8,8 +8,7 @@ use gpu_policy_core::{
     AdmissionRequest, DEVICE_CLASS_RESOURCE_PREFIX, Outcome, Violation, Workload,
 };
 
-use super::NAMESPACE_PATH;
-use super::namespace::GpuObject;
+use super::namespace::{GpuObject, namespace_unset};
 use crate::cluster::Cluster;
 use crate::settings::{Compiled, Settings};
 
@@ -26,14 +25,8 @@ pub(super) fn check(
     }
     let ns = claim_namespace(request, workload);
     if ns.is_empty() {
-        // Without a namespace the claims cannot be read either: fail closed.
-        return Outcome::Reject(vec![
-            Violation::new(
-                NAMESPACE_PATH,
-                "is not set and the request names no namespace, so the GPU namespace cannot be checked",
-            )
-            .fix("create the workload in a GPU namespace"),
-        ]);
+        // Without a namespace the claims cannot be read either.
+        return namespace_unset("workload");
     }
     // DRA claims are GPUs when their device class is one (a claim no
     // container uses is still allocated to the pod); a claim whose object
