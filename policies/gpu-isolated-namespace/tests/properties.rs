@@ -16,51 +16,42 @@ const PROPERTIES: Properties =
 policy_testkit::policy_properties!(PROPERTIES);
 
 /// Objects the policy reads, most of them shaped like the ones it looks for.
-fn plausible_object(kind: &str) -> Vec<Value> {
-    let deny_all = json!({"metadata": {"name": "default-deny-all"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
+fn plausible_object(kind: &str) -> Value {
+    let labelled = |kind| json!({"metadata": {"labels": {"gpu-workload-type": kind}}});
     match kind {
         "Namespace" => ["training", "inference", "batch", "experiments", ""]
-            .iter()
-            .map(|kind| json!({"metadata": {"labels": {"gpu-workload-type": kind}}}))
+            .into_iter()
+            .map(labelled)
             .chain([json!({"metadata": {"labels": {"gpu-workload-type": "training"}}, "status": {"phase": "Terminating"}})])
             .collect(),
-        "NetworkPolicy" => vec![
-            deny_all,
-            json!({"metadata": {"name": "deny-ingress"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
-        ],
-        "ResourceQuota" => vec![
-            json!({"metadata": {"name": "gpu"}, "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}}),
-        ],
-        _ => vec![],
+        "NetworkPolicy" => json!([
+            {"metadata": {"name": "default-deny-all"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+            {"metadata": {"name": "deny-ingress"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+        ]),
+        "ResourceQuota" => {
+            json!([{"metadata": {"name": "gpu"}, "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}}])
+        }
+        _ => Value::Null,
     }
 }
 
-fn plausible(key: &str) -> Vec<Value> {
+fn plausible(key: &str) -> Value {
     match key {
-        "namespaceLabel" | "podLabel" => vec![
-            json!("gpu-workload-type"),
-            json!("example.com/gpu"),
-            json!(""),
-            json!("-bad"),
-            json!("a/b/c"),
-            json!("x".repeat(64)),
-        ],
-        "workloadTypes" => vec![
-            json!(["training"]),
-            json!([]),
-            json!(["a", "a"]),
-            json!(["no spaces"]),
-            json!("training"),
-        ],
-        "requireDefaultDenyNetworkPolicy" | "requireGpuQuota" | "protectDefaultDeny" => {
-            vec![json!(true), json!(false), json!(null), json!(0)]
+        "namespaceLabel" | "podLabel" => {
+            json!([
+                "gpu-workload-type",
+                "example.com/gpu",
+                "",
+                "-bad",
+                "a/b/c",
+                "x".repeat(64)
+            ])
         }
-        "gpuResources" => vec![
-            json!(["nvidia.com/a100"]),
-            json!(["*"]),
-            json!([""]),
-            json!([1]),
-        ],
-        _ => vec![],
+        "workloadTypes" => json!([["training"], [], ["a", "a"], ["no spaces"], "training"]),
+        "requireDefaultDenyNetworkPolicy" | "requireGpuQuota" | "protectDefaultDeny" => {
+            json!([true, false, null, 0])
+        }
+        "gpuResources" => json!([["nvidia.com/a100"], ["*"], [""], [1]]),
+        _ => Value::Null,
     }
 }

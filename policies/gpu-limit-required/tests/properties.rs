@@ -11,37 +11,18 @@ const PROPERTIES: Properties = Properties::new(POLICY, env!("CARGO_MANIFEST_DIR"
 
 policy_testkit::policy_properties!(PROPERTIES);
 
-fn plausible(key: &str) -> Vec<Value> {
+fn plausible(key: &str) -> Value {
     match key {
-        "gpuResources" => vec![
-            json!(["nvidia.com/a100"]),
-            json!(["*"]),
-            json!([""]),
-            json!(null),
-        ],
-        "gpuNodeSelectorLabels" => vec![
-            json!(["example.com/gpu"]),
-            json!(["*"]),
-            json!(["a/b/c"]),
-            json!([""]),
-        ],
-        "gpuTaints" => vec![
-            json!([{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]),
-            json!([{"key": "", "effect": "NoSchedule"}]),
-            json!([{"key": "k", "effect": "Sometimes"}]),
-            json!([]),
-        ],
-        "maxGpusPerContainer" | "maxGpusPerPod" => {
-            vec![
-                json!(0),
-                json!(1),
-                json!(8),
-                json!(-1),
-                json!(4294967296u64),
-                json!(1.5),
-            ]
-        }
-        "checkVisibleDevicesEnv" => vec![json!(true), json!(false), json!(null), json!("no")],
-        _ => vec![],
+        "gpuResources" => json!([["nvidia.com/a100"], ["*"], [""], null]),
+        "gpuNodeSelectorLabels" => json!([["example.com/gpu"], ["*"], ["a/b/c"], [""]]),
+        "gpuTaints" => json!([
+            [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}],
+            [{"key": "", "effect": "NoSchedule"}],
+            [{"key": "k", "effect": "Sometimes"}],
+            [],
+        ]),
+        "maxGpusPerContainer" | "maxGpusPerPod" => json!([0, 1, 8, -1, 4294967296u64, 1.5]),
+        "checkVisibleDevicesEnv" => json!([true, false, null, "no"]),
+        _ => Value::Null,
     }
 }

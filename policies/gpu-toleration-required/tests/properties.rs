@@ -13,31 +13,19 @@ const PROPERTIES: Properties = Properties::new(POLICY, env!("CARGO_MANIFEST_DIR"
 
 policy_testkit::policy_properties!(PROPERTIES, mutating);
 
-fn plausible(key: &str) -> Vec<Value> {
+fn plausible(key: &str) -> Value {
     match key {
-        "taints" => vec![
-            json!([]),
-            json!([{"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"}]),
-            json!([{"resourcePattern": "cpu", "key": "k", "effect": "NoSchedule"}]),
-            json!([{"resourcePattern": "nvidia.com/gpu", "key": "", "effect": "Sometimes"}]),
-            json!([{"resourcePattern": "nvidia.com/gpu"}]),
-            json!([{"resourcePattern": "nvidia.com/gpu", "key": "k", "effect": "NoSchedule", "extra": 1}]),
-        ],
-        "rejectNonGpuTolerations" => vec![json!(true), json!(false), json!(null), json!("false")],
-        "mode" => vec![
-            json!("validate"),
-            json!("mutate"),
-            json!("Mutate"),
-            json!(""),
-            json!(1),
-        ],
-        "gpuResources" => vec![
-            json!(["nvidia.com/a100"]),
-            json!(["*"]),
-            json!([""]),
-            json!(["a/b/c"]),
-            json!(null),
-        ],
-        _ => vec![],
+        "taints" => json!([
+            [],
+            [{"resourcePattern": "nvidia.com/*", "key": "sku", "value": "gpu", "effect": "NoSchedule"}],
+            [{"resourcePattern": "cpu", "key": "k", "effect": "NoSchedule"}],
+            [{"resourcePattern": "nvidia.com/gpu", "key": "", "effect": "Sometimes"}],
+            [{"resourcePattern": "nvidia.com/gpu"}],
+            [{"resourcePattern": "nvidia.com/gpu", "key": "k", "effect": "NoSchedule", "extra": 1}],
+        ]),
+        "rejectNonGpuTolerations" => json!([true, false, null, "false"]),
+        "mode" => json!(["validate", "mutate", "Mutate", "", 1]),
+        "gpuResources" => json!([["nvidia.com/a100"], ["*"], [""], ["a/b/c"], null]),
+        _ => Value::Null,
     }
 }

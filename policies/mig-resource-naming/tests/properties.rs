@@ -18,35 +18,13 @@ fn mig_pod() -> Value {
         {"name": "c", "resources": {"limits": {"nvidia.com/mig-1g.10gb": "1"}}}]}))
 }
 
-fn plausible(key: &str) -> Vec<Value> {
+fn plausible(key: &str) -> Value {
     match key {
-        "strategy" => vec![
-            json!("mixed"),
-            json!("single"),
-            json!("any"),
-            json!("Mixed"),
-        ],
-        "gpuModels" => vec![
-            json!(["A100-40GB"]),
-            json!(["H100-80GB", "A30-24GB"]),
-            json!(["B300"]),
-            json!([]),
-        ],
-        "extraProfiles" => vec![
-            json!(["1g.10gb"]),
-            json!(["9g.1tb+me"]),
-            json!(["1g"]),
-            json!([""]),
-        ],
-        "maxMigDevicesPerContainer" => vec![
-            json!(0),
-            json!(1),
-            json!(7),
-            json!(-1),
-            json!(4294967296u64),
-            json!(1.5),
-        ],
-        "allowShared" => vec![json!(true), json!(false), json!("yes")],
-        _ => vec![],
+        "strategy" => json!(["mixed", "single", "any", "Mixed"]),
+        "gpuModels" => json!([["A100-40GB"], ["H100-80GB", "A30-24GB"], ["B300"], []]),
+        "extraProfiles" => json!([["1g.10gb"], ["9g.1tb+me"], ["1g"], [""]]),
+        "maxMigDevicesPerContainer" => json!([0, 1, 7, -1, 4294967296u64, 1.5]),
+        "allowShared" => json!([true, false, "yes"]),
+        _ => Value::Null,
     }
 }

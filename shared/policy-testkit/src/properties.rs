@@ -19,15 +19,15 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
 use crate::build;
-use crate::strategies::{any_json, cluster_object, settings_value};
+use crate::strategies::{Plausible, any_json, cluster_object, plausible_values, settings_value};
 
 /// The key [`Properties::any_settings`] adds to the policy's own: settings
 /// must refuse what they do not know.
 pub const UNKNOWN_KEY: &str = "unknownKey";
 
 /// No plausible value: arbitrary JSON only.
-pub fn no_values(_: &str) -> Vec<Value> {
-    Vec::new()
+pub fn no_values(_: &str) -> Value {
+    Value::Null
 }
 
 /// What the property suite needs to know about a policy; built with
@@ -36,8 +36,8 @@ pub fn no_values(_: &str) -> Vec<Value> {
 pub struct Properties {
     policy: PolicyInfo,
     manifest_dir: &'static str,
-    plausible_settings: fn(&str) -> Vec<Value>,
-    plausible_objects: fn(&str) -> Vec<Value>,
+    plausible_settings: Plausible,
+    plausible_objects: Plausible,
     probe: fn() -> Value,
     modes: Option<(&'static str, &'static str, &'static str)>,
 }
@@ -51,7 +51,7 @@ impl Properties {
     pub const fn new(
         policy: PolicyInfo,
         manifest_dir: &'static str,
-        plausible_settings: fn(&str) -> Vec<Value>,
+        plausible_settings: Plausible,
     ) -> Self {
         Self {
             policy,
@@ -70,7 +70,7 @@ impl Properties {
     /// (`Namespace`, `NetworkPolicy`, ...), name and namespace left out;
     /// arbitrary objects are tried too.
     #[must_use]
-    pub const fn objects(mut self, plausible_objects: fn(&str) -> Vec<Value>) -> Self {
+    pub const fn objects(mut self, plausible_objects: Plausible) -> Self {
         self.plausible_objects = plausible_objects;
         self
     }
@@ -154,7 +154,7 @@ impl Properties {
             .resources()
             .into_iter()
             .map(|resource| {
-                let values = plausible(&resource.kind);
+                let values = plausible_values(plausible, &resource.kind);
                 let object = if values.is_empty() {
                     cluster_object()
                 } else {

@@ -604,14 +604,23 @@ pub fn admission_request() -> BoxedStrategy<Value> {
 /// Settings built from `keys` (a policy's settings keys): each key absent,
 /// or given a plausible value from `plausible`, or an arbitrary JSON value.
 /// Most results are invalid; the policies must say so, never trap.
-pub fn settings_value(
-    keys: &'static [&'static str],
-    plausible: fn(&str) -> Vec<Value>,
-) -> BoxedStrategy<Value> {
+/// Plausible values of a settings key or of the objects of a kind, as one
+/// JSON array (valid and nearly valid ones); anything else means none.
+pub type Plausible = fn(&str) -> Value;
+
+/// The values `plausible` gives for `key`.
+pub fn plausible_values(plausible: Plausible, key: &str) -> Vec<Value> {
+    match plausible(key) {
+        Value::Array(values) => values,
+        _ => Vec::new(),
+    }
+}
+
+pub fn settings_value(keys: &'static [&'static str], plausible: Plausible) -> BoxedStrategy<Value> {
     let per_key: Vec<BoxedStrategy<Option<(String, Value)>>> = keys
         .iter()
         .map(|key| {
-            let values = plausible(key);
+            let values = plausible_values(plausible, key);
             let value = if values.is_empty() {
                 any_json()
             } else {
@@ -661,5 +670,28 @@ mod tests {
         }
         assert!(kinds.contains("NetworkPolicy"));
         assert!(operations.len() >= 4, "{operations:?}");
+    }
+
+    #[test]
+    fn settings_draw_the_plausible_values() {
+        fn plausible(key: &str) -> Value {
+            match key {
+                "mode" => json!(["validate", "mutate"]),
+                _ => Value::Null,
+            }
+        }
+        assert!(plausible_values(plausible, "other").is_empty());
+        let mut runner = TestRunner::deterministic();
+        let strategy = settings_value(&["mode"], plausible);
+        let drawn: std::collections::BTreeSet<String> = (0..200)
+            .filter_map(|_| {
+                let v = strategy.new_tree(&mut runner).unwrap().current();
+                v["mode"].as_str().map(str::to_owned)
+            })
+            .collect();
+        assert!(
+            drawn.contains("validate") && drawn.contains("mutate"),
+            "{drawn:?}"
+        );
     }
 }
