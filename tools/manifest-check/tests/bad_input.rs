@@ -139,6 +139,11 @@ fn invalid_policy_manifests() {
             "unknown mode \"enforce\"",
         ),
         (
+            "typo.yaml",
+            "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata: {name: x}\nspec:\n  module: registry://ghcr.io/gpu-policies/gpu-limit-required:v0.1.0\n  rules: [{apiGroups: [''], apiVersions: [v1], resources: [pods], operation: [CREATE]}]\n",
+            "unknown field `operation`",
+        ),
+        (
             "none.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
             "no ClusterAdmissionPolicy",
