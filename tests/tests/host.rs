@@ -7,6 +7,7 @@ use std::sync::Arc;
 use policy_runner::{
     ContextAwareResource, HostCallOutcome, PolicyOptions, PolicyRunner, ReplaySession,
 };
+use policy_testkit::build;
 use serde_json::{Value, json};
 use wasm_integration_tests::{wasm_dir, workspace_root};
 
@@ -38,21 +39,14 @@ fn runner() -> PolicyRunner {
     }
 }
 
+/// A Pod CREATE in namespace team-a, labelled team=a, with `annotations`.
 fn pod(annotations: Value) -> Value {
-    json!({
-        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
-        "kind": {"group": "", "version": "v1", "kind": "Pod"},
-        "resource": {"group": "", "version": "v1", "resource": "pods"},
-        "namespace": "team-a",
-        "operation": "CREATE",
-        "userInfo": {"username": "alice"},
-        "object": {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "p", "namespace": "team-a", "labels": {"team": "a"}, "annotations": annotations},
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]}
-        }
-    })
+    let metadata = json!({"labels": {"team": "a"}, "annotations": annotations});
+    let spec = json!({"containers": [{"name": "c", "image": "busybox"}]});
+    build::create_request(
+        "pods",
+        build::workload_object("", "v1", "Pod", "p", "team-a", metadata, spec),
+    )
 }
 
 /// The fixture's message for a pod annotated `annotations`, default
