@@ -24,7 +24,7 @@ use arbitrary::Arbitrary;
 use gpu_policy_core::dra::{DRA_API_VERSION, DraKind};
 use gpu_policy_core::{KubernetesHost, PolicyInfo, WorkloadKind};
 use policy_cases::InMemoryCluster;
-use policy_testkit::build;
+use policy_testkit::{build, strategies};
 use serde_json::{Map, Value, json};
 
 pub use policy_registry::POLICIES;
@@ -468,83 +468,6 @@ pub enum Text {
     Any(String),
 }
 
-const WORDS: &[&str] = &[
-    "",
-    "nvidia.com/gpu",
-    "nvidia.com/gpu.shared",
-    "nvidia.com/mig-1g.5gb",
-    "nvidia.com/mig-1g.10gb",
-    "nvidia.com/mig-3g.40gb",
-    "nvidia.com/mig-1g.10gb+me",
-    "nvidia.com/mig-1g.12gb.shared",
-    "nvidia.com/mig-",
-    "nvidia.com/mig-1c.3g.40gb",
-    "nvidia.com/a100",
-    "amd.com/gpu",
-    "gpu.intel.com/i915",
-    "gpu.intel.com/xe",
-    "cpu",
-    "memory",
-    "nvidia.com/gpu.present",
-    "nvidia.com/gpu.product",
-    "nvidia.com/mig.strategy",
-    "NVIDIA-A100-SXM4-40GB",
-    "NVIDIA-H100-80GB-HBM3",
-    "mixed",
-    "single",
-    "accelerator",
-    "gpu-workload-type",
-    "training",
-    "inference",
-    "NVIDIA_VISIBLE_DEVICES",
-    "all",
-    "none",
-    "void",
-    "0",
-    "1",
-    "2",
-    "1000m",
-    "0.5",
-    "1e3",
-    "-1",
-    "1Ki",
-    "18446744073709551616",
-    "Exists",
-    "Equal",
-    "NoSchedule",
-    "NoExecute",
-    "sku",
-    "gpu",
-    "true",
-    "Always",
-    "In",
-    "NotIn",
-    "Gt",
-    "nvidia",
-    "ml",
-    "*",
-    "gpu.nvidia.com",
-    "mig.nvidia.com",
-    "vfio.gpu.nvidia.com",
-    "gpu.amd.com",
-    "gpu.intel.com",
-    "nic.example.com",
-    "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
-    "deviceclass.resource.kubernetes.io/mig.nvidia.com",
-    "ExactCount",
-    "All",
-    "1g.5gb",
-    "1g.5g",
-    "3g.20gb",
-    "1g.10gb+me",
-    "1g.12gb",
-    "NVIDIA A100-SXM4-40GB",
-    "nvidia.com/mig-1g.12gb",
-    "nvidia.com/mig-1g.12g",
-    "gpu/big",
-    "mig-1g-5gb-0",
-];
-
 /// The present `fields`, each as its string.
 fn text_fields(fields: &[(&str, &Option<Text>)]) -> Map<String, Value> {
     let field =
@@ -561,11 +484,7 @@ fn text_map(pairs: &[(Text, Text)]) -> Value {
 impl Text {
     pub fn get(&self) -> String {
         match self {
-            Text::Known(i) => WORDS
-                .get(usize::from(*i) % WORDS.len())
-                .copied()
-                .unwrap_or_default()
-                .to_owned(),
+            Text::Known(i) => strategies::dictionary_word(usize::from(*i)).to_owned(),
             Text::Any(s) => s.clone(),
         }
     }

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use crate::build;
 
-/// Words the policies look at, so that random choices hit the interesting
-/// branches often, not once in a billion.
-const WORDS: &[&str] = &[
+/// Words the policies look at, so that random choices (here and in the fuzz
+/// targets) hit the interesting branches often, not once in a billion.
+pub const WORDS: &[&str] = &[
     "",
     "nvidia.com/gpu",
     "nvidia.com/gpu.present",
@@ -41,10 +41,39 @@ const WORDS: &[&str] = &[
     "\u{0}",
     "ü",
     "💥",
+    "mixed",
+    "single",
+    "NVIDIA_VISIBLE_DEVICES",
+    "all",
+    "none",
+    "void",
+    "Exists",
+    "Equal",
+    "NoSchedule",
+    "NoExecute",
+    "In",
+    "NotIn",
+    "Gt",
+    "gpu.nvidia.com",
+    "mig.nvidia.com",
+    "vfio.gpu.nvidia.com",
+    "gpu.amd.com",
+    "gpu.intel.com",
+    "nic.example.com",
+    "ExactCount",
+    "All",
+    "1g.5gb",
+    "1g.5g",
+    "3g.20gb",
+    "1g.10gb+me",
+    "1g.12gb",
+    "NVIDIA A100-SXM4-40GB",
+    "gpu/big",
+    "mig-1g-5gb-0",
 ];
 
 /// GPU and non-GPU resource names, including near misses.
-const RESOURCE_NAMES: &[&str] = &[
+pub const RESOURCE_NAMES: &[&str] = &[
     "nvidia.com/gpu",
     "nvidia.com/gpu.shared",
     "nvidia.com/mig-1g.5gb",
@@ -71,10 +100,14 @@ const RESOURCE_NAMES: &[&str] = &[
     "hugepages-2Mi",
     "example.com/foo",
     "",
+    "deviceclass.resource.kubernetes.io/gpu.nvidia.com",
+    "deviceclass.resource.kubernetes.io/mig.nvidia.com",
+    "nvidia.com/mig-1g.12gb",
+    "nvidia.com/mig-1g.12g",
 ];
 
 /// Quantity strings, odd ones on purpose.
-const QUANTITIES: &[&str] = &[
+pub const QUANTITIES: &[&str] = &[
     "0",
     "1",
     "2",
@@ -113,6 +146,20 @@ const QUANTITIES: &[&str] = &[
     "--1",
     "1m1",
 ];
+
+/// Word `i` (modulo their number) of [`WORDS`], [`RESOURCE_NAMES`] and
+/// [`QUANTITIES`] together: the fuzz targets pick their words by index.
+pub fn dictionary_word(i: usize) -> &'static str {
+    let lists = [WORDS, RESOURCE_NAMES, QUANTITIES];
+    let mut i = i % lists.iter().map(|list| list.len()).sum::<usize>();
+    for list in lists {
+        match list.get(i) {
+            Some(word) => return word,
+            None => i -= list.len(),
+        }
+    }
+    ""
+}
 
 /// A JSON object of the fields that are `Some`.
 fn object<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
@@ -693,5 +740,13 @@ mod tests {
             drawn.contains("validate") && drawn.contains("mutate"),
             "{drawn:?}"
         );
+    }
+
+    #[test]
+    fn dictionary_words_run_through_every_list_and_wrap() {
+        let total = WORDS.len() + RESOURCE_NAMES.len() + QUANTITIES.len();
+        let words: Vec<&str> = (0..total).map(dictionary_word).collect();
+        assert_eq!(words, [WORDS, RESOURCE_NAMES, QUANTITIES].concat());
+        assert_eq!(dictionary_word(total + 1), WORDS[1]);
     }
 }
