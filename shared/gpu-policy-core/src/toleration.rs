@@ -221,67 +221,68 @@ mod tests {
 
     #[test]
     fn kubernetes_matching_table() {
-        let taint = Taint::with_value("nvidia.com/gpu", "present", "NoSchedule");
         use MatchReason::*;
-        let table: &[(&str, &str, &str, &str, Option<MatchReason>)] = &[
-            // key, operator, value, effect -> matches?
-            ("nvidia.com/gpu", "Exists", "", "NoSchedule", Some(Exact)),
-            ("nvidia.com/gpu", "Exists", "", "", Some(EmptyEffect)),
-            ("nvidia.com/gpu", "Exists", "", "NoExecute", None),
-            ("nvidia.com/gpu", "Exists", "", "PreferNoSchedule", None),
-            (
-                "nvidia.com/gpu",
-                "Exists",
-                "ignored",
-                "NoSchedule",
-                Some(Exact),
-            ),
-            (
-                "nvidia.com/gpu",
-                "Equal",
-                "present",
-                "NoSchedule",
-                Some(Exact),
-            ),
-            ("nvidia.com/gpu", "Equal", "present", "", Some(EmptyEffect)),
-            ("nvidia.com/gpu", "Equal", "absent", "NoSchedule", None),
-            ("nvidia.com/gpu", "Equal", "", "NoSchedule", None),
-            ("nvidia.com/gpu", "", "present", "NoSchedule", Some(Exact)),
-            ("nvidia.com/gpu", "", "other", "NoSchedule", None),
-            ("", "Exists", "", "", Some(EmptyKey)),
-            ("", "Exists", "", "NoSchedule", Some(EmptyKey)),
-            ("", "Exists", "", "NoExecute", None),
-            // Empty key with Equal is invalid in the API but the matcher
-            // compares the value, as Kubernetes does.
-            ("", "Equal", "present", "NoSchedule", Some(EmptyKey)),
-            ("", "Equal", "other", "NoSchedule", None),
-            ("amd.com/gpu", "Exists", "", "NoSchedule", None),
-            ("nvidia.com/GPU", "Exists", "", "NoSchedule", None),
-            ("nvidia.com/gpu", "exists", "", "NoSchedule", None),
-            ("nvidia.com/gpu", "Gt", "1", "NoSchedule", None),
-            ("nvidia.com/gpu", "In", "present", "NoSchedule", None),
-            ("", "Bogus", "", "", None),
-        ];
-        for (key, op, value, effect, expected) in table {
-            let t = tol(key, op, value, effect);
-            assert_eq!(taint.tolerated_by(&t), *expected, "{t:?}");
-        }
-    }
-
-    #[test]
-    fn open_value_taint_accepts_any_value_of_the_key() {
-        let taint = Taint::new("sku", "NoSchedule");
-        for (key, op, value, effect, tolerated) in [
-            ("sku", "Equal", "gpu", "NoSchedule", true),
-            ("sku", "", "anything", "NoSchedule", true),
-            ("sku", "Exists", "", "", true),
-            ("sku", "Equal", "gpu", "NoExecute", false),
-            ("sku", "Lt", "1", "NoSchedule", false),
-            ("other", "Exists", "", "NoSchedule", false),
-        ] {
-            let t = tol(key, op, value, effect);
-            assert_eq!(taint.tolerated_by(&t).is_some(), tolerated, "{t:?}");
-        }
+        // key, operator, value, effect -> matches?
+        let check = |taint: &Taint, rows: &[(&str, &str, &str, &str, Option<MatchReason>)]| {
+            for (key, op, value, effect, expected) in rows {
+                let t = tol(key, op, value, effect);
+                assert_eq!(taint.tolerated_by(&t), *expected, "{taint:?} {t:?}");
+            }
+        };
+        let valued = Taint::with_value("nvidia.com/gpu", "present", "NoSchedule");
+        check(
+            &valued,
+            &[
+                ("nvidia.com/gpu", "Exists", "", "NoSchedule", Some(Exact)),
+                ("nvidia.com/gpu", "Exists", "", "", Some(EmptyEffect)),
+                ("nvidia.com/gpu", "Exists", "", "NoExecute", None),
+                ("nvidia.com/gpu", "Exists", "", "PreferNoSchedule", None),
+                (
+                    "nvidia.com/gpu",
+                    "Exists",
+                    "ignored",
+                    "NoSchedule",
+                    Some(Exact),
+                ),
+                (
+                    "nvidia.com/gpu",
+                    "Equal",
+                    "present",
+                    "NoSchedule",
+                    Some(Exact),
+                ),
+                ("nvidia.com/gpu", "Equal", "present", "", Some(EmptyEffect)),
+                ("nvidia.com/gpu", "Equal", "absent", "NoSchedule", None),
+                ("nvidia.com/gpu", "Equal", "", "NoSchedule", None),
+                ("nvidia.com/gpu", "", "present", "NoSchedule", Some(Exact)),
+                ("nvidia.com/gpu", "", "other", "NoSchedule", None),
+                ("", "Exists", "", "", Some(EmptyKey)),
+                ("", "Exists", "", "NoSchedule", Some(EmptyKey)),
+                ("", "Exists", "", "NoExecute", None),
+                // Empty key with Equal is invalid in the API but the matcher
+                // compares the value, as Kubernetes does.
+                ("", "Equal", "present", "NoSchedule", Some(EmptyKey)),
+                ("", "Equal", "other", "NoSchedule", None),
+                ("amd.com/gpu", "Exists", "", "NoSchedule", None),
+                ("nvidia.com/GPU", "Exists", "", "NoSchedule", None),
+                ("nvidia.com/gpu", "exists", "", "NoSchedule", None),
+                ("nvidia.com/gpu", "Gt", "1", "NoSchedule", None),
+                ("nvidia.com/gpu", "In", "present", "NoSchedule", None),
+                ("", "Bogus", "", "", None),
+            ],
+        );
+        // A taint without a value is tolerated by any value of its key.
+        check(
+            &Taint::new("sku", "NoSchedule"),
+            &[
+                ("sku", "Equal", "gpu", "NoSchedule", Some(Exact)),
+                ("sku", "", "anything", "NoSchedule", Some(Exact)),
+                ("sku", "Exists", "", "", Some(EmptyEffect)),
+                ("sku", "Equal", "gpu", "NoExecute", None),
+                ("sku", "Lt", "1", "NoSchedule", None),
+                ("other", "Exists", "", "NoSchedule", None),
+            ],
+        );
     }
 
     #[test]
