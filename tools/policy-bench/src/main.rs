@@ -46,9 +46,10 @@ const MAX_FLOOR_RATIO: f64 = 1.2;
 /// ...and at most this share of the cheapest `--extra` module's cost above
 /// the floor.
 const MAX_SHARE_OF_EXTRA: f64 = 0.25;
-/// The GPU pod, the 10-container Deployment, the MIG CronJob and a DRA pod.
 /// The fixture timed as the Kubewarden Rust SDK's floor.
 const SDK_FLOOR: &str = "sdk-noop";
+/// The requests the evaluator-path budgets are checked on: the GPU pod, the
+/// 10-container Deployment, the MIG CronJob and a DRA pod.
 const EVALUATOR_BUDGET_REQUESTS: [&str; 4] = [
     "gpu-pod",
     "deployment-10c-20t",
