@@ -10,22 +10,18 @@ use serde::{Deserialize, Serialize};
 /// Kubernetes' `RuleWithOperations`). A list left out is empty. Field order
 /// is kwctl's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Rule {
     /// API groups (`""` core, `*` any).
-    #[serde(default)]
     pub api_groups: Vec<String>,
     /// API versions (`*` any).
-    #[serde(default)]
     pub api_versions: Vec<String>,
     /// Plural resources (`*` any; `x/y` names a subresource).
-    #[serde(default)]
     pub resources: Vec<String>,
     /// Operations (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`, `*`).
-    #[serde(default)]
     pub operations: Vec<String>,
     /// `Cluster`, `Namespaced` or `*`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
 
