@@ -433,6 +433,14 @@ mod tests {
     }
 
     #[test]
+    fn the_header_is_its_field_table() {
+        let fields: usize = HEADER_FIELDS.iter().map(|(len, _)| len).sum();
+        assert_eq!(fields, HEADER_LEN);
+        let cache = ModuleCache::disabled().unwrap();
+        assert_eq!(cache.header(&sha256(b"m"), b"payload").len(), HEADER_LEN);
+    }
+
+    #[test]
     fn bad_entries_are_recompiled_and_rewritten() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = ModuleCache::in_dir(tmp.path()).unwrap();
