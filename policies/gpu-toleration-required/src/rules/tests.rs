@@ -1,6 +1,7 @@
 //! The policy end to end, natively: payload in, response out.
 
 use gpu_policy_core::WorkloadKind;
+use gpu_policy_core::pod::Toleration;
 use kubewarden_policy_sdk::response::ValidationResponse;
 use policy_testkit::build;
 use serde_json::{Value, json};
@@ -42,19 +43,18 @@ fn plain_spec(tolerations: Value) -> Value {
     })
 }
 
-/// A toleration as written, its empty fields left out.
+/// A toleration as written, its empty fields left out (as the core writes
+/// one).
 fn toleration(key: &str, operator: &str, value: &str, effect: &str) -> Value {
-    let fields = [
-        ("key", key),
-        ("operator", operator),
-        ("value", value),
-        ("effect", effect),
-    ];
-    fields
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect()
+    let [key, operator, value, effect] = [key, operator, value, effect].map(str::to_owned);
+    let toleration = Toleration {
+        key,
+        operator,
+        value,
+        effect,
+        toleration_seconds: None,
+    };
+    serde_json::to_value(toleration).unwrap()
 }
 
 fn message(r: &ValidationResponse) -> &str {
