@@ -725,13 +725,11 @@ fn check(
 fn selected_resources(policy: &str) -> Vec<String> {
     let path = policy_dir(policy).join("metadata.yml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: Value = serde_yaml::from_str(&text).unwrap();
-    let rules = doc["rules"].as_array().cloned().unwrap_or_default();
-    rules
-        .iter()
-        .filter_map(|rule| rule["resources"].as_array())
-        .flatten()
-        .filter_map(|r| r.as_str().map(str::to_owned))
+    let metadata = artifacthub_gen::Metadata::parse(&text).unwrap();
+    metadata
+        .rules
+        .into_iter()
+        .flat_map(|rule| rule.resources)
         .collect()
 }
 

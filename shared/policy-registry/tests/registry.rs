@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use gpu_policy_core::host::NoCluster;
 use policy_registry::{POLICIES, get};
-use serde::Deserialize;
 
 fn policies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")
@@ -30,22 +29,13 @@ fn names_are_exactly_the_policy_folders() {
     assert!(!POLICIES.is_empty());
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Metadata {
-    #[serde(default)]
-    context_aware: bool,
-    #[serde(default)]
-    context_aware_resources: Vec<serde_yaml::Value>,
-}
-
 #[test]
 fn context_awareness_matches_metadata() {
     for policy in POLICIES {
         let path = policies_dir().join(policy.name).join("metadata.yml");
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let metadata: Metadata = serde_yaml::from_str(&text).unwrap();
+        let metadata = artifacthub_gen::Metadata::parse(&text).unwrap();
         assert_eq!(
             policy.context_aware, metadata.context_aware,
             "{}: Policy::CONTEXT_AWARE vs metadata.yml contextAware",
